@@ -1,0 +1,1 @@
+"""Generation policy: deny-by-default decisions and signed generation tickets. No Django."""
