@@ -146,7 +146,10 @@ def _open_image(source: str | os.PathLike[str] | bytes, limits: MediaLimits) -> 
     try:
         # PIL's own bomb guard would warn or raise its own type; ours runs first with our caps.
         image = Image.open(fileobj, formats=["PNG", "JPEG", "WEBP"])
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        # PIL refuses past ~179 MP before we see the header: absurd by any measure.
+        raise MediaError(f"absurd dimensions: {exc}", code="absurd_dimensions") from exc
+    except (OSError, ValueError) as exc:
         raise MediaError(f"corrupt image: {exc}") from exc
     _check_dimensions(image.width, image.height, limits)
     return image
