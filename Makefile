@@ -1,0 +1,76 @@
+# Two commands set everything up on a fresh Debian machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip -q --disable-pip-version-check
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# Debian packages: espeak-ng speaks the demo sample and the viseme training corpus; the tests also
+# need real Redis, PostgreSQL and Chromium.
+DEBIAN_RUNTIME := espeak-ng libespeak-ng1
+DEBIAN_TEST := $(DEBIAN_RUNTIME) redis-server postgresql chromium fonts-dejavu-core
+
+.PHONY: install install-test run test lint format demo worker web bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(MAKE) --no-print-directory debian PACKAGES="$(DEBIAN_RUNTIME)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# torch first, pinned: on these machines 2.13.0 is the CPU build on local disk; any other
+	@# spec would download gigabytes of CUDA libraries. GPU hosts install a CUDA build beforehand.
+	@$(PY) -c "import torch" 2>/dev/null || $(PIP) install torch==2.13.0
+	@$(PIP) install -e .
+	@# --no-deps: its opencv-python requirement would add a second OpenCV needing libgl1; we ship
+	@# opencv-python-headless and list its real needs (onnxruntime, PyWavelets) in pyproject.
+	@$(PIP) install --no-deps "invisible-watermark==0.2.0"
+	@touch $@
+
+install-test: $(VENV)/.installed-test
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	@$(MAKE) --no-print-directory debian PACKAGES="$(DEBIAN_TEST)"
+	@$(PIP) install -e ".[test]"
+	@touch $@
+
+# apt-get only for what is missing, so a second run is quiet and needs no network.
+debian:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+var-dirs:
+	@mkdir -p var/celery/queue var/celery/processed var/celery/control var/media var/keys
+
+prepare: install var-dirs
+	@$(PY) manage.py migrate --noinput -v0
+	@$(PY) manage.py collectstatic --noinput -v0
+	@$(PY) manage.py show_config
+	@$(PY) manage.py seed_demo
+
+# The product on its embedded defaults: SQLite + Celery's filesystem broker, web + one worker.
+run: prepare
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops the web server and the worker)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(VENV)/bin/celery --workdir platform -A config worker --loglevel INFO --concurrency 1 & \
+	$(VENV)/bin/gunicorn --chdir platform config.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - & \
+	wait
+
+test: install-test
+	@$(VENV)/bin/ruff format --check --quiet .
+	@$(VENV)/bin/ruff check --quiet .
+	@$(PY) -m pytest -q
+
+lint:
+	@$(VENV)/bin/ruff format --check . && $(VENV)/bin/ruff check .
+
+format:
+	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf var/celery var/static

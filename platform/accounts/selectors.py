@@ -1,0 +1,35 @@
+"""Reads about accounts and access."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .models import ApplicationStatus, RequesterApplication, Role, User
+
+
+def requester_latest_application(*, requester: User) -> RequesterApplication | None:
+    return requester.applications.order_by("-created_at").first()
+
+
+def requester_is_approved(*, user) -> bool:
+    """Approved and active requester: the only people who may reach generation."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.role != Role.REQUESTER:
+        return False
+    latest = requester_latest_application(requester=user)
+    return latest is not None and latest.status == ApplicationStatus.APPROVED
+
+
+def application_list_pending() -> QuerySet[RequesterApplication]:
+    return RequesterApplication.objects.filter(status=ApplicationStatus.PENDING).select_related(
+        "requester", "organisation"
+    )
+
+
+def application_list_reviewed(limit: int = 50) -> QuerySet[RequesterApplication]:
+    return (
+        RequesterApplication.objects.exclude(status=ApplicationStatus.PENDING)
+        .select_related("requester", "organisation", "reviewed_by")
+        .order_by("-reviewed_at")[:limit]
+    )

@@ -1,0 +1,205 @@
+"""Writes for accounts: sign-up, requester applications and their review."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+from core.errors import ApplicationError
+
+from .models import (
+    SELF_SERVICE_ROLES,
+    USE_POLICY_VERSION,
+    ApplicationStatus,
+    Organisation,
+    RequesterApplication,
+    Role,
+    User,
+)
+
+
+@transaction.atomic
+def user_sign_up(
+    *, username: str, email: str, password: str, role: str, full_name: str = ""
+) -> User:
+    """Self-service sign-up as a requester or a portrait owner (staff are made by admins)."""
+    if role not in SELF_SERVICE_ROLES:
+        raise ApplicationError(
+            "invalid_role", "You can sign up as a requester or a portrait owner."
+        )
+    if User.objects.filter(username__iexact=username).exists():
+        raise ApplicationError("username_taken", "That username is taken.")
+    first, _, last = full_name.strip().partition(" ")
+    user = User(username=username, email=email, role=role, first_name=first, last_name=last)
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise ApplicationError("weak_password", " ".join(error.messages)) from error
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    audit_record(
+        action="account.signed_up",
+        actor=user,
+        subject_type="user",
+        subject_id=user.pk,
+        details={"role": role},
+    )
+    return user
+
+
+@transaction.atomic
+def requester_application_submit(
+    *, requester: User, organisation_name: str, intended_use: str, accept_use_policy: bool
+) -> RequesterApplication:
+    if requester.role != Role.REQUESTER:
+        raise ApplicationError("not_a_requester", "Only requester accounts apply for access.")
+    if not accept_use_policy:
+        raise ApplicationError("policy_not_accepted", "You must accept the use policy to apply.")
+    if requester.applications.filter(status=ApplicationStatus.PENDING).exists():
+        raise ApplicationError("already_pending", "Your application is already waiting for review.")
+    name = organisation_name.strip()
+    intended = intended_use.strip()
+    if not name or len(name) > 200:
+        raise ApplicationError(
+            "invalid_organisation", "Give your organisation's name (up to 200 characters)."
+        )
+    if len(intended) < 20:
+        raise ApplicationError(
+            "invalid_intended_use", "Describe your intended use in at least 20 characters."
+        )
+    organisation, _ = Organisation.objects.get_or_create(name=name)
+    requester.organisation = organisation
+    requester.save(update_fields=["organisation"])
+    application = RequesterApplication(
+        requester=requester,
+        organisation=organisation,
+        intended_use=intended,
+        use_policy_version=USE_POLICY_VERSION,
+        accepted_policy_at=timezone.now(),
+    )
+    application.full_clean()
+    application.save()
+    audit_record(
+        action="requester.applied",
+        actor=requester,
+        subject_type="application",
+        subject_id=application.pk,
+        details={"organisation": organisation.name, "use_policy_version": USE_POLICY_VERSION},
+    )
+    return application
+
+
+def requester_application_review(
+    *, application: RequesterApplication, verifier: User, approve: bool, reason: str
+) -> RequesterApplication:
+    """A verifier approves or rejects; the reason is required and both land in the audit log."""
+    if not verifier.has_role(Role.VERIFIER, Role.ADMIN):
+        # Recorded in its own transaction: the refusal must stay in the log although we raise.
+        audit_record(
+            action="requester.review",
+            outcome="denied",
+            actor=verifier,
+            subject_type="application",
+            subject_id=application.pk,
+            reason="not a verifier",
+        )
+        raise ApplicationError(
+            "permission_denied", "Only verifiers review applications.", status_code=403
+        )
+    return _application_decide(
+        application=application, verifier=verifier, approve=approve, reason=reason
+    )
+
+
+@transaction.atomic
+def _application_decide(
+    *, application: RequesterApplication, verifier: User, approve: bool, reason: str
+) -> RequesterApplication:
+    application = RequesterApplication.objects.select_for_update().get(pk=application.pk)
+    if application.status != ApplicationStatus.PENDING:
+        raise ApplicationError("already_reviewed", "This application has already been reviewed.")
+    if not reason.strip():
+        raise ApplicationError("reason_required", "Give a reason for your decision.")
+    if application.requester_id == verifier.pk:
+        raise ApplicationError("own_application", "You cannot review your own application.")
+    application.status = ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED
+    application.reviewed_by = verifier
+    application.reviewed_at = timezone.now()
+    application.review_reason = reason.strip()
+    application.save()
+    audit_record(
+        action="requester.approved" if approve else "requester.rejected",
+        actor=verifier,
+        subject_type="application",
+        subject_id=application.pk,
+        reason=application.review_reason,
+        details={"requester_id": application.requester_id},
+    )
+    return application
+
+
+DEMO_ACCOUNTS = (
+    ("demo-requester", Role.REQUESTER, "Riley Requester"),
+    ("demo-owner", Role.OWNER, "Olivia Owner"),
+    ("demo-verifier", Role.VERIFIER, "Victor Verifier"),
+    ("demo-auditor", Role.AUDITOR, "Ada Auditor"),
+    ("demo-admin", Role.ADMIN, "Alex Admin"),
+)
+
+
+def demo_password(username: str) -> str:
+    """A per-installation demo password from SECRET_KEY: stable across runs, never stored."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"demo:{username}".encode(), hashlib.sha256)
+    return "demo-" + digest.hexdigest()[:12]
+
+
+@transaction.atomic
+def demo_accounts_seed() -> list[tuple[str, str, str]]:
+    """Create (or refresh) one demo account per role; the requester is approved. Returns
+    (username, role, password) rows for printing."""
+    rows = []
+    verifier = None
+    for username, role, full_name in DEMO_ACCOUNTS:
+        first, _, last = full_name.partition(" ")
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"role": role, "first_name": first, "last_name": last}
+        )
+        password = demo_password(username)
+        if created or not user.check_password(password):
+            user.set_password(password)
+            user.is_staff = role == Role.ADMIN
+            user.is_superuser = role == Role.ADMIN
+            user.save()
+        if created:
+            audit_record(
+                action="account.demo_seeded",
+                subject_type="user",
+                subject_id=user.pk,
+                details={"role": role},
+            )
+        if role == Role.VERIFIER:
+            verifier = user
+        rows.append((username, role, password))
+    requester = User.objects.get(username="demo-requester")
+    if not requester.applications.filter(status=ApplicationStatus.APPROVED).exists():
+        application = requester_application_submit(
+            requester=requester,
+            organisation_name="Demo Newsroom",
+            intended_use="Demonstrating consented talking-face generation to new operators.",
+            accept_use_policy=True,
+        )
+        requester_application_review(
+            application=application,
+            verifier=verifier,
+            approve=True,
+            reason="Demo account approved by the demo verifier.",
+        )
+    return rows

@@ -1,0 +1,88 @@
+"""Portal pages for sign-up, requester applications and their review. Thin: forms + services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from core.errors import ApplicationError
+from core.permissions import role_required
+
+from . import selectors, services
+from .forms import ApplicationForm, ReviewForm, SignUpForm
+from .models import RequesterApplication, Role
+
+
+@require_http_methods(["GET", "POST"])
+def sign_up(request):
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_sign_up(**form.cleaned_data)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome! Your account is ready.")
+            return redirect("accounts:apply" if user.role == Role.REQUESTER else "core:home")
+    return render(request, "accounts/sign_up.html", {"form": form})
+
+
+@role_required(Role.REQUESTER)
+@require_http_methods(["GET", "POST"])
+def apply(request):
+    latest = selectors.requester_latest_application(requester=request.user)
+    form = ApplicationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.requester_application_submit(
+                requester=request.user,
+                organisation_name=form.cleaned_data["organisation"],
+                intended_use=form.cleaned_data["intended_use"],
+                accept_use_policy=form.cleaned_data["accept_use_policy"],
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Application sent. A verifier will review it.")
+            return redirect("core:home")
+    return render(request, "accounts/apply.html", {"form": form, "latest": latest})
+
+
+@role_required(Role.VERIFIER, Role.ADMIN)
+def application_queue(request):
+    return render(
+        request,
+        "accounts/application_queue.html",
+        {
+            "pending": selectors.application_list_pending(),
+            "reviewed": selectors.application_list_reviewed(),
+        },
+    )
+
+
+@role_required(Role.VERIFIER, Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def application_review(request, pk: int):
+    application = get_object_or_404(
+        RequesterApplication.objects.select_related("requester", "organisation"), pk=pk
+    )
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.requester_application_review(
+                application=application,
+                verifier=request.user,
+                approve=form.cleaned_data["decision"] == "approve",
+                reason=form.cleaned_data["reason"],
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Decision recorded.")
+            return redirect("accounts:application_queue")
+    return render(
+        request, "accounts/application_review.html", {"application": application, "form": form}
+    )

@@ -1,0 +1,113 @@
+"""Shared fixtures: named personas (healthchecks style) and an isolated key store."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_platform_dirs(settings, tmp_path_factory):
+    """Each test session signs with its own keys and writes media to a temporary folder."""
+    base = tmp_path_factory.getbasetemp()
+    settings.PLATFORM_KEYS_DIR = base / "keys"
+    settings.MEDIA_ROOT = base / "media"
+
+
+@pytest.fixture(autouse=True)
+def _append_only_triggers(request):
+    """Keep the audit log's append-only triggers in place for every database test, and lift them
+    only for the flush (DELETE/TRUNCATE of every table) that ends a transactional test, which they
+    would rightly refuse."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    transactional = bool({"transactional_db", "live_server"} & names) or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if not (transactional or marker or "db" in names):
+        yield
+        return
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from django.db import connection
+
+    from audit import triggers
+
+    triggers.install(connection)
+    yield
+    if transactional:
+        triggers.remove(connection)
+
+
+def _make_user(username: str, role: str, **extra):
+    from accounts.models import User
+
+    user = User.objects.create_user(
+        username=username, password="correct horse battery staple", role=role, **extra
+    )
+    return user
+
+
+@pytest.fixture
+def owner(db):
+    return _make_user("olivia", "owner", first_name="Olivia", last_name="Owner")
+
+
+@pytest.fixture
+def other_owner(db):
+    return _make_user("oscar", "owner", first_name="Oscar", last_name="Other")
+
+
+@pytest.fixture
+def verifier(db):
+    return _make_user("victor", "verifier", first_name="Victor")
+
+
+@pytest.fixture
+def auditor(db):
+    return _make_user("ada", "auditor", first_name="Ada")
+
+
+@pytest.fixture
+def admin_user(db):
+    return _make_user("alex", "admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def requester(db, verifier):
+    """An approved requester of the organisation 'Newsroom'."""
+    from accounts.services import requester_application_review, requester_application_submit
+
+    user = _make_user("riley", "requester", first_name="Riley")
+    application = requester_application_submit(
+        requester=user,
+        organisation_name="Newsroom",
+        intended_use="Explainer videos presented by our consenting anchor.",
+        accept_use_policy=True,
+    )
+    requester_application_review(
+        application=application, verifier=verifier, approve=True, reason="Known newsroom."
+    )
+    user.refresh_from_db()
+    return user
+
+
+@pytest.fixture
+def other_requester(db, verifier):
+    from accounts.services import requester_application_review, requester_application_submit
+
+    user = _make_user("rowan", "requester")
+    application = requester_application_submit(
+        requester=user,
+        organisation_name="Other Studio",
+        intended_use="Training videos for our own staff members.",
+        accept_use_policy=True,
+    )
+    requester_application_review(
+        application=application, verifier=verifier, approve=True, reason="Checked."
+    )
+    user.refresh_from_db()
+    return user
+
+
+@pytest.fixture
+def unapproved_requester(db):
+    return _make_user("uma", "requester")
