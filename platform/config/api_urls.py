@@ -4,4 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("accounts.api_urls")),
+    path("", include("consent.api_urls")),
+    path("", include("jobs.api_urls")),
+    path("", include("detection.api_urls")),
 ]

@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "audit",
+    "consent",
+    "jobs",
+    "detection",
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,9 @@ handler500 = "core.errors.json_server_error"
 urlpatterns = [
     path("", include("core.urls")),
     path("accounts/", include("accounts.urls")),
+    path("consent/", include("consent.urls")),
+    path("jobs/", include("jobs.urls")),
+    path("detect/", include("detection.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
