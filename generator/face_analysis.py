@@ -1,0 +1,227 @@
+"""Face analysis, once per portrait: detect, check, landmark, describe and align.
+
+VASA-1 starts from a face-centred crop of the single input image; here that crop is a
+512x512 canvas on which the renderer's flow bases are laid out. Detection is dlib's HOG
+detector with its CNN (MMOD) detector as fallback for faces HOG misses; the identity
+descriptor is dlib's ResNet, aligned with the 5-point model (so it does not depend on the
+non-commercial 68-point model, which only the `LandmarkProvider` uses).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import cv2
+import dlib
+import face_recognition_models
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from generator.config import RenderConfig
+from generator.errors import FaceError, ImageError
+from generator.landmarks import (
+    JAW,
+    NOSE_TIP,
+    FaceBox,
+    LandmarkProvider,
+    default_provider,
+    eye_centres,
+)
+
+CANVAS = 512  # aligned canvas side, pixels
+EYE_LINE_Y = 0.40 * CANVAS  # where the eye midpoint sits on the canvas
+INTER_OCULAR_PX = 0.23 * CANVAS  # eye-centre distance on the canvas (~118 px)
+HOG_MIN_SCORE = 0.5  # HOG scores below this are mostly textures (the astronaut's suit patch: 0.12)
+CNN_MIN_CONFIDENCE = 0.5
+MAX_TURN = 0.25  # nose tip must sit in the middle half between the jaw ends
+
+
+@dataclass(frozen=True)
+class PortraitAnalysis:
+    """One portrait, analysed: the aligned canvas and what the renderer needs about it."""
+
+    aligned: np.ndarray  # (512, 512, 3) uint8 RGB face-centred canvas
+    landmarks: np.ndarray  # (68, 2) float32, aligned-canvas pixels
+    descriptor: np.ndarray  # (128,) float32 dlib descriptor of the source face
+
+    def with_aligned(self, aligned: np.ndarray) -> PortraitAnalysis:
+        """Same face geometry on another canvas (e.g. the watermarked one)."""
+        if aligned.shape != (CANVAS, CANVAS, 3) or aligned.dtype != np.uint8:
+            raise ImageError(f"aligned canvas must be (512, 512, 3) uint8, got {aligned.shape}")
+        return replace(self, aligned=aligned)
+
+
+def load_image(source: str | os.PathLike | bytes, *, max_pixels: int = 40_000_000) -> np.ndarray:
+    """Read a portrait from a path or bytes into (H, W, 3) uint8 RGB, EXIF orientation applied.
+
+    The pixel cap is checked from the header, before any pixel is decoded, so a
+    decompression bomb costs nothing.
+    """
+    try:
+        if isinstance(source, bytes | bytearray):
+            handle = Image.open(io.BytesIO(source))
+        else:
+            handle = Image.open(os.fspath(source))
+    except FileNotFoundError as exc:
+        raise ImageError(f"portrait file not found: {os.fspath(source)}") from exc
+    except Image.DecompressionBombError as exc:
+        # Pillow's own guard (beyond ~179 Mpx) fires inside open(), before ours can.
+        raise ImageError(
+            f"the portrait is over the pixel cap of {max_pixels}", code="image_too_large"
+        ) from exc
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ImageError("the portrait is not a readable image") from exc
+    with handle:
+        width, height = handle.size
+        if width * height > max_pixels:
+            raise ImageError(
+                f"the portrait is {width}x{height} pixels, over the pixel cap of {max_pixels}",
+                code="image_too_large",
+            )
+        try:
+            oriented = ImageOps.exif_transpose(handle).convert("RGB")
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise ImageError("the portrait is not a readable image") from exc
+    return np.asarray(oriented, dtype=np.uint8).copy()  # (H, W, 3)
+
+
+def analyse_portrait(
+    image: np.ndarray,
+    config: RenderConfig | None = None,
+    *,
+    provider: LandmarkProvider | None = None,
+) -> PortraitAnalysis:
+    """Check the portrait shows exactly one usable face, then align it to the 512 canvas.
+
+    Raises FaceError: "no face found", "N faces found: the portrait must show exactly one",
+    "face too small (W px wide; need M)", "face turned too far from the camera".
+    """
+    config = (config or RenderConfig()).validated()
+    image = _as_rgb(image)
+    boxes = detect_faces(image)
+    if not boxes:
+        raise FaceError("no face found", code="no_face")
+    if len(boxes) > 1:
+        raise FaceError(
+            f"{len(boxes)} faces found: the portrait must show exactly one", code="several_faces"
+        )
+    box = boxes[0]
+    if box.width < config.min_face_px:
+        raise FaceError(
+            f"face too small ({box.width} px wide; need {config.min_face_px})",
+            code="face_too_small",
+        )
+    provider = provider or default_provider()
+    landmarks = provider.landmarks(image, box)  # (68, 2) source pixels
+    if _turn(landmarks) > MAX_TURN:
+        raise FaceError("face turned too far from the camera", code="face_turned")
+    descriptor = _descriptor(image, box)
+    to_canvas = _alignment(landmarks)  # (2, 3)
+    aligned = cv2.warpAffine(
+        image,
+        to_canvas,
+        (CANVAS, CANVAS),
+        flags=cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_REFLECT101,
+    )
+    canvas_landmarks = landmarks @ to_canvas[:, :2].T + to_canvas[:, 2]  # (68, 2)
+    return PortraitAnalysis(
+        aligned=aligned,
+        landmarks=canvas_landmarks.astype(np.float32),
+        descriptor=descriptor,
+    )
+
+
+def detect_faces(image: np.ndarray) -> list[FaceBox]:
+    """Every face in the image: HOG first, the CNN detector only when HOG finds none."""
+    image = _as_rgb(image)
+    rects, scores, _ = _hog_detector().run(image, 1, 0.0)
+    boxes = [
+        _box(rect, score)
+        for rect, score in zip(rects, scores, strict=True)
+        if score >= HOG_MIN_SCORE
+    ]
+    if boxes:
+        return boxes
+    return [
+        _box(found.rect, found.confidence)
+        for found in _cnn_detector()(image, 0)
+        if found.confidence >= CNN_MIN_CONFIDENCE
+    ]
+
+
+def face_descriptors(image: np.ndarray) -> list[np.ndarray]:
+    """Every face's (128,) float32 dlib descriptor, for identity checks and detection."""
+    image = _as_rgb(image)
+    return [_descriptor(image, box) for box in detect_faces(image)]
+
+
+def descriptor_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Euclidean distance between two descriptors; dlib calls < 0.6 the same person."""
+    return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))
+
+
+def _alignment(landmarks: np.ndarray) -> np.ndarray:
+    """Similarity transform (2, 3) putting the eyes level, centred, INTER_OCULAR_PX apart."""
+    left, right = eye_centres(landmarks)
+    delta = right - left
+    scale = INTER_OCULAR_PX / float(np.linalg.norm(delta))
+    angle = np.arctan2(delta[1], delta[0])
+    cos, sin = scale * np.cos(-angle), scale * np.sin(-angle)
+    rotation = np.array([[cos, -sin], [sin, cos]], dtype=np.float64)
+    midpoint = (left + right) / 2.0
+    offset = np.array([CANVAS / 2.0, EYE_LINE_Y]) - rotation @ midpoint
+    return np.hstack([rotation, offset[:, None]]).astype(np.float64)
+
+
+def _turn(landmarks: np.ndarray) -> float:
+    """0 for a frontal face, 0.5 when the nose tip reaches a jaw end (a profile)."""
+    jaw = landmarks[JAW]
+    span = float(jaw[-1, 0] - jaw[0, 0])
+    if span <= 1.0:
+        return 0.5
+    position = float(landmarks[NOSE_TIP, 0] - jaw[0, 0]) / span
+    return abs(position - 0.5)
+
+
+def _descriptor(image: np.ndarray, box: FaceBox) -> np.ndarray:
+    rect = dlib.rectangle(box.left, box.top, box.right, box.bottom)
+    shape = _five_point_predictor()(image, rect)
+    return np.array(_recogniser().compute_face_descriptor(image, shape), dtype=np.float32)
+
+
+def _box(rect: dlib.rectangle, score: float) -> FaceBox:
+    return FaceBox(rect.left(), rect.top(), rect.right(), rect.bottom(), float(score))
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ImageError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
+    return np.ascontiguousarray(image)
+
+
+# Models load once per process (the CNN detector and ResNet take ~1 s together).
+@lru_cache(maxsize=1)
+def _hog_detector() -> dlib.fhog_object_detector:
+    return dlib.get_frontal_face_detector()
+
+
+@lru_cache(maxsize=1)
+def _cnn_detector() -> dlib.cnn_face_detection_model_v1:
+    return dlib.cnn_face_detection_model_v1(
+        face_recognition_models.cnn_face_detector_model_location()
+    )
+
+
+@lru_cache(maxsize=1)
+def _five_point_predictor() -> dlib.shape_predictor:
+    return dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())
+
+
+@lru_cache(maxsize=1)
+def _recogniser() -> dlib.face_recognition_model_v1:
+    return dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location())
