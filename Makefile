@@ -4,6 +4,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip -q --disable-pip-version-check
+# pip's output goes to a log that is shown only when it fails: a second `make install` is quiet.
+QUIET = > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -21,18 +23,19 @@ $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@# torch first, pinned: on these machines 2.13.0 is the CPU build on local disk; any other
 	@# spec would download gigabytes of CUDA libraries. GPU hosts install a CUDA build beforehand.
-	@$(PY) -c "import torch" 2>/dev/null || $(PIP) install torch==2.13.0
-	@$(PIP) install -e .
+	@echo "installing Python packages into $(VENV) (first run only)"
+	@$(PY) -c "import torch" 2>/dev/null || { $(PIP) install torch==2.13.0 $(QUIET); }
+	@$(PIP) install -e . $(QUIET)
 	@# --no-deps: its opencv-python requirement would add a second OpenCV needing libgl1; we ship
 	@# opencv-python-headless and list its real needs (onnxruntime, PyWavelets) in pyproject.
-	@$(PIP) install --no-deps "invisible-watermark==0.2.0"
+	@$(PIP) install --no-deps "invisible-watermark==0.2.0" $(QUIET)
 	@touch $@
 
 install-test: $(VENV)/.installed-test
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	@$(MAKE) --no-print-directory debian PACKAGES="$(DEBIAN_TEST)"
-	@$(PIP) install -e ".[test]"
+	@$(PIP) install -e ".[test]" $(QUIET)
 	@touch $@
 
 # apt-get only for what is missing, so a second run is quiet and needs no network.
