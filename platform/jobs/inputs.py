@@ -1,0 +1,108 @@
+"""Job inputs on disk: uploads stored under random names in MEDIA_ROOT, hashed as they are written.
+
+The ticket binds the SHA-256 of each input; the worker hashes the file again before it reads a
+pixel, so a file swapped on disk after the decision is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from core.errors import ApplicationError
+
+INPUTS_DIR = "job-inputs"
+OUTPUTS_DIR = "outputs"
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class StoredInput:
+    """One input file as stored: its path relative to MEDIA_ROOT and its SHA-256."""
+
+    relative_path: str
+    sha256: str
+    size: int
+
+    @property
+    def path(self) -> Path:
+        return media_path(self.relative_path)
+
+
+def media_path(relative_path: str) -> Path:
+    """Absolute path of a MEDIA_ROOT-relative path, refusing anything that escapes MEDIA_ROOT."""
+    root = Path(settings.MEDIA_ROOT).resolve()
+    path = (root / relative_path).resolve()
+    if root not in path.parents:
+        raise ApplicationError("invalid_path", "That file is not in the media store.")
+    return path
+
+
+def input_store(source, *, suffix: str, max_bytes: int) -> StoredInput:
+    """Copy an upload (Django UploadedFile, bytes, or a path) into MEDIA_ROOT under a random name.
+
+    Raises ApplicationError("input_too_large") past `max_bytes`; nothing is left behind then.
+    """
+    relative = f"{INPUTS_DIR}/{secrets.token_hex(16)}{suffix}"
+    path = media_path(relative)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in _chunks(source):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ApplicationError(
+                        "input_too_large", f"The file is larger than {max_bytes // 2**20} MiB."
+                    )
+                digest.update(chunk)
+                handle.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if size == 0:
+        path.unlink(missing_ok=True)
+        raise ApplicationError("empty_input", "The file is empty.")
+    return StoredInput(relative_path=relative, sha256=digest.hexdigest(), size=size)
+
+
+def input_remove(relative_path: str) -> None:
+    """Delete a stored input quietly (a denied request keeps no upload)."""
+    if relative_path:
+        media_path(relative_path).unlink(missing_ok=True)
+
+
+def file_sha256(relative_path: str) -> str:
+    """SHA-256 of a stored file, read in chunks."""
+    with open(media_path(relative_path), "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def job_output_dir(job_id: int) -> Path:
+    """The job's own output folder. Anything in it without a registry record is a leftover of
+    an interrupted attempt (a SIGKILLed worker cannot clean up), so a new attempt empties it."""
+    return media_path(f"{OUTPUTS_DIR}/{job_id}")
+
+
+def _chunks(source):
+    if isinstance(source, bytes | bytearray):
+        yield bytes(source)
+        return
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                yield chunk
+        return
+    if hasattr(source, "chunks"):  # Django UploadedFile
+        source.seek(0)
+        yield from source.chunks(_CHUNK)
+        return
+    while chunk := source.read(_CHUNK):  # any binary file object
+        yield chunk

@@ -1,0 +1,63 @@
+"""Reads about generation jobs and the output registry."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .models import GenerationJob, OutputRecord
+
+
+def output_record_by_id(record_id: int) -> OutputRecord | None:
+    """The registry entry whose watermark record id is `record_id` (the job id)."""
+    if not isinstance(record_id, int) or isinstance(record_id, bool) or record_id <= 0:
+        return None
+    return (
+        OutputRecord.objects.select_related("job", "identity", "requester", "grant")
+        .filter(pk=record_id)
+        .first()
+    )
+
+
+def output_record_by_payload(value_hex: str) -> OutputRecord | None:
+    """The registry entry whose watermark carries the scrambled value `value_hex`."""
+    if not value_hex:
+        return None
+    return (
+        OutputRecord.objects.select_related("job", "identity", "requester", "grant")
+        .filter(payload_hex=value_hex.lower())
+        .first()
+    )
+
+
+def output_record_by_manifest_id(manifest_id: str) -> OutputRecord | None:
+    """The registry entry whose C2PA active manifest is `manifest_id`."""
+    if not manifest_id:
+        return None
+    return (
+        OutputRecord.objects.select_related("job", "identity", "requester", "grant")
+        .filter(manifest_id=manifest_id)
+        .first()
+    )
+
+
+def output_fingerprints() -> list[tuple[int, str]]:
+    """(record id, PDQ hex) for every fingerprint of every published output."""
+    rows = OutputRecord.objects.values_list("job_id", "fingerprints")
+    return [(record_id, fingerprint) for record_id, prints in rows for fingerprint in prints]
+
+
+def job_list_for_requester(*, requester) -> QuerySet[GenerationJob]:
+    return GenerationJob.objects.filter(requester=requester).select_related("identity")
+
+
+def job_get_for_requester(*, requester, job_id: int) -> GenerationJob | None:
+    """The job if `requester` made it; None otherwise (never reveal other people's jobs)."""
+    return (
+        GenerationJob.objects.filter(pk=job_id, requester=requester)
+        .select_related("identity", "grant")
+        .first()
+    )
+
+
+def output_for_job(*, job: GenerationJob) -> OutputRecord | None:
+    return OutputRecord.objects.filter(job=job).first()

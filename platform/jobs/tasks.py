@@ -1,0 +1,45 @@
+"""The generation task: a thin Celery interface over jobs.services.job_run."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+from .services import JobRefusedError, _run_end, job_run
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="jobs.run_generation",
+    bind=True,
+    # Acknowledge after the work: a worker that dies mid-job leaves the message to be redelivered,
+    # and job_run is idempotent (a final job is skipped, leftovers are removed first).
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.JOBS_SOFT_TIME_LIMIT,
+    time_limit=settings.JOBS_HARD_TIME_LIMIT,
+    max_retries=None,
+)
+def run_generation(self, job_id: int) -> str:
+    """Run generation job `job_id` once (idempotent). Returns the outcome's status."""
+    try:
+        outcome = job_run(job_id=job_id)
+    except SoftTimeLimitExceeded:
+        from .models import GenerationJob
+
+        job = GenerationJob.objects.get(pk=job_id)
+        _run_end(
+            job,
+            "failed",
+            JobRefusedError("time_limit", "The job ran past its time limit and was stopped."),
+        )
+        return "failed"
+    if outcome.status == "busy":
+        # Another attempt is alive and owns the job: look again once its lease could lapse.
+        raise self.retry(countdown=settings.JOBS_LEASE_SECONDS)
+    logger.info("generation job %s: %s", job_id, outcome.status)
+    return outcome.status
