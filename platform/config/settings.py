@@ -244,3 +244,24 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# --- Jobs -----------------------------------------------------------------------------------
+JOBS_MAX_AUDIO_BYTES = int(os.environ.get("JOBS_MAX_AUDIO_BYTES", 50 * 2**20))
+JOBS_MAX_PORTRAIT_BYTES = int(os.environ.get("JOBS_MAX_PORTRAIT_BYTES", 20 * 2**20))
+# Decode cap for speech uploads; the policy's own (lower) limit then denies with a reason.
+JOBS_MAX_AUDIO_DECODE_SECONDS = float(os.environ.get("JOBS_MAX_AUDIO_DECODE_SECONDS", 600))
+JOBS_TICKET_MINUTES = int(os.environ.get("JOBS_TICKET_MINUTES", 15))
+JOBS_SOFT_TIME_LIMIT = int(os.environ.get("JOBS_SOFT_TIME_LIMIT", 15 * 60))
+JOBS_HARD_TIME_LIMIT = int(os.environ.get("JOBS_HARD_TIME_LIMIT", 16 * 60))
+# A running job whose progress has not moved for this long is presumed dead (SIGKILL, OOM), and
+# a redelivered task may take it over.
+JOBS_LEASE_SECONDS = int(os.environ.get("JOBS_LEASE_SECONDS", 60))
+JOBS_GENERATOR_VERSION = os.environ.get("JOBS_GENERATOR_VERSION", "vasa-style-0.1")
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis redelivers an unacknowledged (acks_late) task after this many seconds: it must be
+    # longer than the hard time limit, or a slow job would run twice at once.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(
+            os.environ.get("JOBS_VISIBILITY_TIMEOUT", JOBS_HARD_TIME_LIMIT + 60)
+        )
+    }
