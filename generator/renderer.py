@@ -58,7 +58,7 @@ class RendererGeometry:
 
     max_mouth_gap: float = 0.30  # inner-lip gap at jaw_open = 1
     upper_lip_share: float = 0.3  # of the gap taken by the upper lip moving up
-    chin_drop: float = 0.8  # chin moves this fraction of the gap
+    chin_drop: float = 0.65  # chin moves this fraction of the gap
     lip_width: float = 0.07
     smile: float = 0.06
     brow_raise: float = 0.09
@@ -127,9 +127,8 @@ class FaceRenderer:
         """(C,) latent -> (512, 512, 2) float32 canvas coords per output pixel, and overlays."""
         weights = latent[self._smooth_index].astype(np.float32)  # (K,)
         flow = (weights @ self._bases).reshape(GRID, GRID, 2)  # (128, 128, 2)
-        coords = self._identity + cv2.resize(
-            flow, (CANVAS, CANVAS), interpolation=cv2.INTER_LINEAR
-        )  # (512, 512, 2)
+        coords = cv2.resize(flow, (CANVAS, CANVAS), interpolation=cv2.INTER_LINEAR)
+        coords += self._identity  # (512, 512, 2)
         gaze = (float(latent[CHANNEL["gaze_x"]]), float(latent[CHANNEL["gaze_y"]]))
         overlays: list[_Overlay] = []
         for eye, blink in (
@@ -234,7 +233,7 @@ class _MouthMap:
         jaw_centre = (jaw[-1, 0] + jaw[0, 0]) / 2.0
         taper = np.cos(np.clip((xs - jaw_centre) / span, -1.0, 1.0) * np.pi / 2) ** 2
         self.top = float(landmarks[33, 1] + 0.04 * iod)  # just under the nose
-        self.bottom = float(np.max(chin) + 0.35 * iod)  # into the neck
+        self.bottom = float(np.max(chin) + 0.6 * iod)  # into the neck: a gentle squash
         self._lut = _curve_lut(upper0, lower0, (upper0 + lower0) / 2.0, shape, chin, taper)
         self.region = (float(jaw[0, 0]), self.top, float(jaw[-1, 0]), self.bottom)
         middle = np.abs(xs - centre) < half / 2
@@ -258,39 +257,52 @@ class _MouthMap:
         seg_neck = chin0 + (gy - chin) * ((bottom - chin0) / np.maximum(bottom - chin, 1e-3))
         src = np.where(gy <= upper, seg_top, np.where(gy <= chin, seg_lip, seg_neck))
         cavity = None
-        if jaw_open > 0.0:
-            in_gap = (gy > upper) & (gy < lower)
-            if self.real_teeth:
-                teeth0 = lower0 - upper0  # the portrait's own visible teeth, (1, w)
-                upper_teeth = np.minimum(gap, 0.55 * teeth0)
-                lower_teeth = np.minimum(np.maximum(gap - upper_teeth, 0.0), 0.45 * teeth0)
-                teeth_src = np.where(
-                    gy - upper < upper_teeth, upper0 + (gy - upper), lower0 - (lower - gy)
-                )
-                src = np.where(in_gap, teeth_src, src)
-                dark_top, dark_bottom = upper + upper_teeth, lower - lower_teeth
-            else:
-                dark_top, dark_bottom = upper, lower
-            # Cavity alpha: 1 in the dark part of the gap, soft 1.5-px edges.
-            alpha = np.clip(np.minimum(gy - dark_top, dark_bottom - gy) / 1.5, 0.0, 1.0)
-            alpha *= gap > 0.5
-            depth = np.clip((gy - upper) / np.maximum(gap, 1.0), 0.0, 1.0)  # 0 top .. 1 bottom
-            cavity = (alpha, depth, np.broadcast_to(gap, alpha.shape))
+        if jaw_open > 0.0 and float(gap.max()) > 0.5:
+            # Only the rows the lips can be on: the gap's maths on 1/5 of the box.
+            middle = gy[:, gy.shape[1] // 2]
+            r0 = max(0, int(np.searchsorted(middle, float(upper.min()))) - 6)
+            r1 = min(len(middle), int(np.searchsorted(middle, float(lower.max()))) + 6)
+            cavity = self._gap(gy[r0:r1], src[r0:r1], upper, lower, gap, upper0, lower0)
+            cavity = None if cavity is None else (r0, *cavity)
         np.copyto(gy, src, where=(gy > top) & (gy < bottom))
         return cavity
 
+    def _gap(self, gy, src, upper, lower, gap, upper0, lower0) -> tuple | None:  # noqa: ANN001
+        """Inside the lips: map to the portrait's teeth or mark the dark cavity (in place)."""
+        in_gap = (gy > upper) & (gy < lower)
+        if self.real_teeth:
+            teeth0 = lower0 - upper0  # the portrait's own visible teeth, (1, w)
+            upper_teeth = np.minimum(gap, 0.55 * teeth0)
+            lower_teeth = np.minimum(np.maximum(gap - upper_teeth, 0.0), 0.45 * teeth0)
+            teeth_src = np.where(
+                gy - upper < upper_teeth, upper0 + (gy - upper), lower0 - (lower - gy)
+            )
+            np.copyto(src, teeth_src, where=in_gap)
+            dark_top, dark_bottom = upper + upper_teeth, lower - lower_teeth
+        else:
+            dark_top, dark_bottom = upper, lower
+        # Cavity alpha: 1 in the dark part of the gap, soft 1.5-px edges.
+        alpha = np.clip(np.minimum(gy - dark_top, dark_bottom - gy) / 1.5, 0.0, 1.0)
+        alpha *= gap > 0.5
+        depth = np.clip((gy - upper) / np.maximum(gap, 1.0), 0.0, 1.0)  # 0 top .. 1 bottom
+        return alpha, depth, np.broadcast_to(gap, alpha.shape)
+
     def paint(self, region: np.ndarray, cavity: tuple, coords, lids) -> None:  # noqa: ANN001
         """Composite dark cavity (and painted teeth if needed) into the mouth box, in place."""
-        alpha = cavity[0]
+        r0, alpha, depth, gap = cavity
+        region = region[r0 : r0 + len(alpha)]
         rows = np.flatnonzero(alpha.any(axis=1))
         cols = np.flatnonzero(alpha.any(axis=0))
         if len(rows) == 0:
             return
         sub = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-        alpha, depth, gap = cavity[0][sub], cavity[1][sub], cavity[2][sub]
-        # Interior: dark red-brown throat, darkest in the middle of the opening.
+        alpha, depth, gap = alpha[sub], depth[sub], gap[sub]
+        # Interior: dark red-brown throat, darkest in the middle, the tongue low in a wide
+        # opening.
         shade = (1.0 - 0.55 * np.sin(np.pi * depth))[..., None]
-        colour = np.array([84, 34, 38], np.float32) * shade  # (h, w, 3)
+        throat = np.array([84, 34, 38], np.float32) * shade  # (h, w, 3)
+        tongue = np.clip((depth - 0.55) / 0.35, 0.0, 1.0) * np.clip(gap / (0.2 * self._iod), 0, 1)
+        colour = throat + (np.array([150, 70, 74], np.float32) - throat) * (0.7 * tongue)[..., None]
         if not self.real_teeth:
             teeth_h = np.minimum(0.3, 0.06 * self._iod / np.maximum(gap, 1.0))
             lower_h = np.minimum(0.15, 0.03 * self._iod / np.maximum(gap, 1.0))
@@ -316,10 +328,8 @@ class _EyeMap:
         self._iod = iod
         self._eye = eye
         xs = np.arange(CANVAS, dtype=np.float64)
-        upper = eye[[0, 1, 2, 3]]
-        lower = eye[[0, 5, 4, 3]]
-        upper0 = np.interp(xs, upper[:, 0], upper[:, 1])
-        lower0 = np.maximum(np.interp(xs, lower[:, 0], lower[:, 1]), upper0)
+        upper0 = _lid_curve(eye[[0, 1, 2, 3]], xs)
+        lower0 = np.maximum(_lid_curve(eye[[0, 5, 4, 3]], xs), upper0)
         centre = float(eye[:, 0].mean())
         half = float(eye[3, 0] - eye[0, 0]) / 2.0
         bump = np.clip(1.0 - ((xs - centre) / max(half, 2.0)) ** 2, 0.0, 1.0)
@@ -340,7 +350,7 @@ class _EyeMap:
         mask = np.zeros(patch.shape[:2], np.uint8)
         polygon = np.round(self._eye - [x0, y0]).astype(np.int32)
         cv2.fillPoly(mask, [polygon], 255)
-        reach = max(3, int(round(0.06 * self._iod)))  # lashes and lid line go too
+        reach = max(3, int(round(0.1 * self._iod)))  # lashes and lid line go too
         mask = cv2.dilate(mask, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
         filled = cv2.inpaint(patch, mask, 5, cv2.INPAINT_TELEA)
         filled = cv2.GaussianBlur(filled, (7, 7), 0)  # inpainting leaves streaks
@@ -359,10 +369,10 @@ class _EyeMap:
         if blink < 0.03:
             return None
         # Lid covers from just above its resting edge down to the edge now, soft 1 px.
-        rise = 0.06 * self._iod  # the portrait's lash line sits this far above the landmarks
+        rise = 0.1 * self._iod  # the portrait's lashes reach this far above the landmarks
         cover = np.clip(lid - gy + 0.5, 0.0, 1.0) * np.clip((gy - upper0 + rise) / rise, 0.0, 1.0)
         cover *= (lower0 - upper0) > 0.5
-        lash = np.exp(-(((gy - lid) / 1.1) ** 2)) * min(1.0, 3.0 * blink)
+        lash = np.exp(-(((gy - lid - 0.5) / 1.6) ** 2)) * min(1.0, 3.0 * blink)
         lash *= np.clip((lower0 - upper0) / 3.0, 0.0, 1.0)
         return (cover, lash)
 
@@ -370,11 +380,27 @@ class _EyeMap:
         """Draw the lid (from the inpainted canvas) and its lash line into the eye box."""
         cover, lash = overlay
         skin = cv2.remap(lids, coords, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        skin = skin.astype(np.float32) * 0.93  # a closed lid is a little darker than the brow
-        lash_colour = np.array([48, 34, 32], np.float32)
-        c, a = cover[..., None], 0.85 * lash[..., None]
+        skin = skin.astype(np.float32) * 0.9  # a closed lid is a little darker than the brow
+        lash_colour = np.array([40, 28, 26], np.float32)
+        c, a = cover[..., None], 0.9 * lash[..., None]
         out = region * (1.0 - c) + skin * c
         region[...] = (out * (1.0 - a) + lash_colour * a).astype(np.uint8)
+
+
+def _lid_curve(points: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Smooth lid line through 4 landmarks (corner, two lid points, corner) at canvas xs.
+
+    A parabola, least-squares through the four: the piecewise-linear path through them has
+    kinks that show as a polygonal lash line on a closed eye.
+    """
+    coeffs = np.polyfit(points[:, 0], points[:, 1], 2)
+    inside = np.clip(xs, points[0, 0], points[-1, 0])  # flat beyond the corners
+    curve = np.polyval(coeffs, inside)
+    ends = np.interp(inside, points[[0, -1], 0], points[[0, -1], 1])
+    # Pin the corners exactly: blend from the chord at the corners to the parabola inside.
+    t = (inside - points[0, 0]) / max(points[-1, 0] - points[0, 0], 1.0)
+    pin = np.clip(4 * t * (1 - t) * 2, 0.0, 1.0)
+    return ends + (curve - ends) * pin
 
 
 def _grid_points(n: int) -> np.ndarray:
@@ -499,7 +525,8 @@ def _smooth_bases(
     face_centre = np.array([(left[0] + right[0]) / 2, landmarks[NOSE_TIP, 1]])
     # Depth of a head-sized ellipsoid plus the nose: what moves most when the head turns.
     rel = (lattice - face_centre) / np.array([1.2 * iod, 1.6 * iod])
-    depth = np.sqrt(np.clip(1.0 - (rel**2).sum(-1), 0.0, 1.0))
+    # (1 - r^2)^1.5 rather than a sphere's sqrt: flat at the rim, so the warp never folds there.
+    depth = np.clip(1.0 - (rel**2).sum(-1), 0.0, 1.0) ** 1.5
     nose = np.exp(-((lattice - landmarks[NOSE_TIP]) ** 2).sum(-1) / (2 * (0.25 * iod) ** 2))
     depth = (0.7 * depth + 0.3 * nose)[..., None] * g.head_depth * iod / 0.7
     yaw = np.concatenate([depth, np.zeros_like(depth)], axis=-1) * mask
