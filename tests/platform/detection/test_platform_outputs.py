@@ -1,0 +1,50 @@
+"""Platform outputs, however re-encoded, resized, cropped, brightened or stripped, are traced to
+their record; unrelated media is not."""
+
+from __future__ import annotations
+
+import pytest
+
+from detection.services import detection_run
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+def test_it_identifies_the_published_file_by_its_trusted_manifest(
+    registered_output, platform_output
+):
+    result = detection_run(path=platform_output.path)
+    assert result.verdict == "platform"
+    assert result.record_id == registered_output.pk
+    assert result.c2pa_state == "trusted"
+    assert result.summary["verdict"]["differences"] == []
+
+
+@pytest.mark.parametrize("attack", ["crf30", "half", "crop90", "bright20"])
+def test_it_identifies_an_attacked_copy_as_platform_with_its_record(
+    registered_output, attacked_copies, attack
+):
+    result = detection_run(path=attacked_copies[attack])
+    assert result.verdict == "platform", result.summary
+    assert result.record_id == registered_output.pk
+    assert result.false_positive_probability <= 1e-9
+    assert result.c2pa_state == "missing"
+
+
+def test_it_traces_a_copy_stripped_of_its_manifest(registered_output, attacked_copies):
+    result = detection_run(path=attacked_copies["stripped"])
+    assert result.verdict in ("platform", "altered_copy")
+    assert result.record_id == registered_output.pk
+    assert "The C2PA manifest was removed." in result.summary["verdict"]["differences"]
+
+
+def test_it_finds_no_provenance_in_an_unrelated_clip(registered_output, unrelated_clip):
+    result = detection_run(path=unrelated_clip)
+    assert result.verdict == "none"
+    assert result.record_id is None
+
+
+def test_it_finds_no_provenance_in_an_unrelated_image(registered_output, unrelated_image):
+    result = detection_run(path=unrelated_image)
+    assert result.verdict == "none"
+    assert result.record_id is None
