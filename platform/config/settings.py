@@ -245,6 +245,14 @@ LOGGING = {
     "loggers": {"django.request": {"level": "ERROR"}},
 }
 
+# --- Detection ------------------------------------------------------------------------------
+# Caps on what anyone may upload for a check: read from headers before anything is decoded.
+DETECTION_MAX_BYTES = int(os.environ.get("DETECTION_MAX_BYTES", 200 * 2**20))
+DETECTION_MAX_SECONDS = float(os.environ.get("DETECTION_MAX_SECONDS", 300))
+DETECTION_MAX_PIXELS = int(os.environ.get("DETECTION_MAX_PIXELS", 4096 * 4096))
+# Clips up to this long are checked while the client waits; longer ones go to a Celery worker.
+DETECTION_SYNC_MAX_SECONDS = float(os.environ.get("DETECTION_SYNC_MAX_SECONDS", 15))
+
 # --- Jobs -----------------------------------------------------------------------------------
 JOBS_MAX_AUDIO_BYTES = int(os.environ.get("JOBS_MAX_AUDIO_BYTES", 50 * 2**20))
 JOBS_MAX_PORTRAIT_BYTES = int(os.environ.get("JOBS_MAX_PORTRAIT_BYTES", 20 * 2**20))
