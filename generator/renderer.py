@@ -427,12 +427,14 @@ def _landmark_field(
 
 
 def _head_mask(landmarks: np.ndarray, iod: float, lattice: np.ndarray) -> np.ndarray:
-    """(n, n) soft weight of head motion: 1 on face and hair, fading over the background."""
+    """(n, n) weight of head motion: 1 on face and hair, fading to 0 over the background."""
     left, right = eye_centres(landmarks)
     centre = np.array([(left[0] + right[0]) / 2, (left[1] + right[1]) / 2 + 0.35 * iod])
     radius = np.array([1.25 * iod, 1.55 * iod])
     r = np.sqrt((((lattice - centre) / radius) ** 2).sum(-1))  # 1 on the ellipse
-    return np.exp(-(np.maximum(r - 1.0, 0.0) ** 2) / (2 * 0.35**2))
+    # Smoothstep to exactly 0 at r = 1.9: the far background (and its watermark) never moves.
+    t = np.clip((1.9 - r) / 0.9, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
 
 
 def _smooth_bases(
