@@ -143,3 +143,12 @@ def test_reading_a_manifest_from_non_media_raises_media_error(
     junk.write_text("not a video")
     with pytest.raises(MediaError):
         read_manifest(junk, platform_identity.root_pem)
+
+
+def test_a_truncated_signed_file_reads_as_tampered(
+    signed_mp4: tuple[Path, str], platform_identity: SigningIdentity, tmp_path: Path
+) -> None:
+    data = signed_mp4[0].read_bytes()
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(data[: len(data) * 2 // 3])
+    assert read_manifest(truncated, platform_identity.root_pem).state == "tampered"
