@@ -218,7 +218,7 @@ def test_it_streams_frames_instead_of_holding_the_clip(
     platform_identity: SigningIdentity,
     tmp_path: Path,
 ) -> None:
-    count = 250  # 10 s: 250 x 512 x 512 x 3 bytes = 188 MiB if held
+    count = 150  # 6 s: 150 x 512 x 512 x 3 bytes = 113 MiB if held
     tracemalloc.start()
     try:
         record = _publish(
