@@ -18,26 +18,36 @@ import resource
 import sys
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from generator.audio import SAMPLE_RATE, AudioClip, load_audio
 from generator.config import Controls, RenderConfig
 from generator.errors import GeneratorError
-from generator.face_analysis import PortraitAnalysis, analyse_portrait, load_image
-from generator.pipeline import render, stream
+
+if TYPE_CHECKING:
+    from generator.face_analysis import PortraitAnalysis
 
 CHUNK_S = 0.04  # one 25 fps frame of audio per chunk, as a microphone callback would deliver
 
 
 def run_bench(portrait: str, audio: str, *, seed: int = 0) -> dict[str, float | int | str]:
     """Run the whole benchmark and return its figures (raises GeneratorError on bad input)."""
-    torch.set_num_threads(1)
+    # Heavy imports (dlib models, torch) only once the arguments parsed, so a bad command
+    # line answers at once.
+    from generator.face_analysis import analyse_portrait, load_image
+
     config = RenderConfig()
     controls = Controls(seed=seed).validated()
     image = load_image(portrait, max_pixels=config.max_pixels)
     clip = load_audio(audio)
+
+    import torch
+
+    from generator.pipeline import render
+
+    torch.set_num_threads(1)
 
     started = time.perf_counter()
     analysis = analyse_portrait(image, config)
@@ -64,7 +74,7 @@ def run_bench(portrait: str, audio: str, *, seed: int = 0) -> dict[str, float | 
         "first_frame_ms": round(first_frame_ms, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "stream_setup_ms": round(setup_ms, 1),
-        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "device": "cuda" if torch.cuda.is_available() else "cpu",  # the viseme model's
         "cpu_count": os.cpu_count() or 0,
         "load_average_1m": round(os.getloadavg()[0], 2),
         "checksum": checksum,
@@ -75,6 +85,8 @@ def _first_frame_latency(
     analysis: PortraitAnalysis, clip: AudioClip, controls: Controls, config: RenderConfig
 ) -> tuple[float, float]:
     """(ms from the first chunk's arrival to the first frame, ms to set the session up)."""
+    from generator.pipeline import stream
+
     chunk = int(CHUNK_S * SAMPLE_RATE)
     arrivals: list[float] = []
 
