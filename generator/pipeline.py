@@ -51,6 +51,8 @@ def render(
     if audio.samples.ndim != 1:
         raise AudioError("audio samples must be mono (N,)")
     n_frames = frame_count(audio.duration_s, config.fps)
+    if n_frames == 0:
+        raise AudioError("the audio is empty: not one video frame long")
     with _one_torch_thread():
         mouth = _predictor().predict(audio, config.fps)  # (T, 3)
     mouth = _fit(mouth, n_frames)

@@ -150,7 +150,8 @@ class FaceRenderer:
         coords, overlays = self.source_map(latent)
         frame = cv2.remap(canvas, coords, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         if overlays:
-            lids = self._lid_canvas(canvas)
+            blinking = any(isinstance(overlay.part, _EyeMap) for overlay in overlays)
+            lids = self._lid_canvas(canvas) if blinking else None
             for overlay in overlays:
                 region = frame[overlay.rows, overlay.cols]
                 overlay.part.paint(region, overlay.data, coords[overlay.rows, overlay.cols], lids)
@@ -420,10 +421,13 @@ def _landmark_field(
     a smooth fall-off to zero away from all of them, with no RBF overshoot.
     points, moves: (P, 2); lattice: (n, n, 2) -> (n, n, 2).
     """
-    diff = lattice[:, :, None, :] - points[None, None, :, :]  # (n, n, P, 2)
-    weight = np.exp(-(diff**2).sum(-1) / (2 * sigma**2))  # (n, n, P)
+    lattice = lattice.astype(np.float32)
+    points = points.astype(np.float32)
+    dx = lattice[..., 0:1] - points[:, 0]  # (n, n, P)
+    dy = lattice[..., 1:2] - points[:, 1]
+    weight = np.exp((dx * dx + dy * dy) * np.float32(-0.5 / sigma**2))  # (n, n, P)
     total = np.maximum(weight.sum(-1, keepdims=True), 1.0)  # (n, n, 1)
-    return (weight @ moves) / total  # (n, n, 2)
+    return (weight @ moves.astype(np.float32)) / total  # (n, n, 2)
 
 
 def _head_mask(landmarks: np.ndarray, iod: float, lattice: np.ndarray) -> np.ndarray:

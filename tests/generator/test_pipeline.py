@@ -121,3 +121,8 @@ def test_emotion_changes_the_face(analysis, speech):
     happy = next(render(analysis, speech, Controls(emotion="happy")))
     mouth = np.s_[280:360, 180:340]
     assert np.abs(neutral[mouth].astype(int) - happy[mouth]).mean() > 2.0
+
+
+def test_it_rejects_empty_audio(analysis):
+    with pytest.raises(GeneratorError, match="audio is empty"):
+        render(analysis, AudioClip(np.zeros(0, np.float32)))
