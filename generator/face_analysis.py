@@ -135,6 +135,13 @@ def analyse_portrait(
     )
 
 
+def load_models() -> None:
+    """Load the HOG detector, 5-point model and ResNet now (a serving process does it once)."""
+    _hog_detector()
+    _five_point_predictor()
+    _recogniser()
+
+
 def detect_faces(image: np.ndarray) -> list[FaceBox]:
     """Every face in the image: HOG first, the CNN detector only when HOG finds none."""
     image = _as_rgb(image)
