@@ -63,10 +63,3 @@ def entry_by_record(record_id: int) -> RegistryEntry | None:
 def entry_by_manifest(manifest_id: str) -> RegistryEntry | None:
     record = output_record_by_manifest_id(manifest_id)
     return registry_entry(record) if record is not None else None
-
-
-def consent_status(record: OutputRecord) -> str:
-    """active, revoked, superseded or expired: the output's consent as it stands now."""
-    if record.revoked_at is not None:
-        return "revoked"
-    return record.grant.state

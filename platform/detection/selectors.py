@@ -40,3 +40,10 @@ def record_audit_trail(*, record: OutputRecord) -> QuerySet[AuditEvent]:
         | Q(action="detection.checked", details__record_id=job_id)
     )
     return AuditEvent.objects.filter(condition).order_by("seq")
+
+
+def record_consent_status(record: OutputRecord) -> str:
+    """active, revoked, superseded or expired: the output's consent as it stands now."""
+    if record.revoked_at is not None:
+        return "revoked"
+    return record.grant.state

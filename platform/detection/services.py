@@ -39,6 +39,7 @@ from .checks import (
 )
 from .models import Detection, DetectionStatus, LikenessAlert, VerdictChoice
 from .sampling import SampledUpload, sample_upload
+from .selectors import record_consent_status
 from .verdict import Verdict, decide_verdict
 
 logger = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ def _summary(analysis: _Analysis) -> dict:
             record_facts = {
                 "record_id": record.pk,
                 "published_at": record.published_at.isoformat(),
-                "consent_status": registry.consent_status(record),
+                "consent_status": record_consent_status(record),
                 "duration_s": record.duration_s,
             }
     return {
@@ -379,4 +380,11 @@ def _fail(detection: Detection, code: str, message: str) -> None:
         subject_id=str(detection.pk),
         reason=message,
         details={"upload_sha256": detection.upload_sha256, "verdict": "", "record_id": None},
+    )
+
+
+def likeness_alerts_mark_seen(*, owner) -> int:
+    """Mark the owner's unseen likeness alerts as seen; returns how many."""
+    return LikenessAlert.objects.filter(owner=owner, seen_at__isnull=True).update(
+        seen_at=timezone.now()
     )

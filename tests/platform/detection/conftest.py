@@ -24,6 +24,7 @@ from skimage.data import astronaut, chelsea, coffee
 from provenance.attacks import decode_video, encode_h264
 from provenance.c2pa_ca import SigningIdentity, ensure_platform_ca
 from provenance.manifest import ManifestInfo
+from provenance.media import Mp4Writer
 from provenance.payload import payload_for_record
 from provenance.publish import PublishedRecord, publish
 from provenance.watermark import mark_appearance
@@ -67,6 +68,18 @@ def write_frames(path: Path, frames, fps: int = FPS, crf: int = 23) -> Path:
     frames = list(frames)
     path.write_bytes(encode_h264(frames, fps, crf))
     return path
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_fresh(settings):
+    """Cheap password hashing for the personas, and a fresh rate-limit cache per test (the
+    "detection" scope allows 30 checks a minute, which a test run would otherwise exhaust)."""
+    from django.core.cache import cache
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(scope="session")
@@ -150,10 +163,14 @@ def attacked_copies(tmp_path_factory, platform_output) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def unrelated_clip(tmp_path_factory) -> Path:
-    """3 s of a cat photo panning: nothing the platform made."""
+    """3 s of a cat photo panning: nothing the platform made (a +faststart MP4, so a cut copy
+    still promises every frame in its index)."""
     cat = cv2.resize(chelsea(), (384, 256), interpolation=cv2.INTER_AREA)
-    frames = [np.roll(cat, 3 * i, axis=1) for i in range(3 * FPS)]
-    return write_frames(tmp_path_factory.mktemp("unrelated") / "cat.mp4", frames)
+    path = tmp_path_factory.mktemp("unrelated") / "cat.mp4"
+    with Mp4Writer(path, width=384, height=256, fps=FPS, audio=None) as writer:
+        for index in range(3 * FPS):
+            writer.write(np.ascontiguousarray(np.roll(cat, 3 * index, axis=1)))
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -179,8 +196,10 @@ def astronaut_descriptor() -> list[float]:
     return [float(x) for x in descriptor]
 
 
-def long_clip_bytes(seconds: int, side: int = 64) -> bytes:
-    """A tiny clip longer than the synchronous limit (decodes in milliseconds)."""
+@pytest.fixture(scope="session")
+def long_clip(tmp_path_factory) -> Path:
+    """20 s of a tiny clip: longer than the synchronous limit, decodes in milliseconds."""
+    side, seconds = 64, 20
     frames = [np.full((side, side, 3), (i * 3) % 255, np.uint8) for i in range(seconds * 5)]
     buffer = io.BytesIO()
     with av.open(buffer, "w", format="mp4") as container:
@@ -190,7 +209,9 @@ def long_clip_bytes(seconds: int, side: int = 64) -> bytes:
         for frame in frames:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode())
-    return buffer.getvalue()
+    path = tmp_path_factory.mktemp("long") / "long.mp4"
+    path.write_bytes(buffer.getvalue())
+    return path
 
 
 @pytest.fixture
@@ -211,6 +232,7 @@ def protected_identity(db, owner, astronaut_descriptor):
 @pytest.fixture
 def registered_output(db, requester, protected_identity, platform_output):
     """The platform output registered as OutputRecord RECORD_ID, under an active grant."""
+    from audit.services import audit_record
     from consent.models import ConsentGrant
     from jobs.models import GenerationJob, OutputRecord
 
@@ -235,7 +257,7 @@ def registered_output(db, requester, protected_identity, platform_output):
         decision_id="decision-fixture",
     )
     published = platform_output.published
-    return OutputRecord.objects.create(
+    record = OutputRecord.objects.create(
         job=job,
         file_path=platform_output.relative_path,
         file_sha256=published.file_sha256,
@@ -251,3 +273,17 @@ def registered_output(db, requester, protected_identity, platform_output):
         decision_id="decision-fixture",
         published_at=timezone.now(),
     )
+    # What jobs.services writes when it publishes, so the record has a decision trail.
+    audit_record(
+        action="job.published",
+        actor=requester,
+        subject_type="job",
+        subject_id=RECORD_ID,
+        details={
+            "record_id": RECORD_ID,
+            "identity_id": protected_identity.pk,
+            "requester_id": requester.pk,
+            "grant_id": grant.pk,
+        },
+    )
+    return record

@@ -1,0 +1,186 @@
+"""Detection API: check content, read a detection, and C2PA Soft Binding Resolution lookups.
+
+Anyone may ask (a newsroom, a trust team, the person shown), so every endpoint allows anonymous
+clients and shares the "detection" rate limit. Bad media answers 400 with the provenance
+library's stable code (core.errors maps it), never 500.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from core.errors import ApplicationError
+from jobs.selectors import (
+    output_record_by_id,
+    output_record_by_manifest_id,
+    output_record_by_payload,
+)
+from provenance.c2pa_ca import ensure_platform_ca
+from provenance.errors import ProvenanceError
+from provenance.fingerprint import MATCH_DISTANCE, pdq_distance
+from provenance.manifest import read_manifest
+from provenance.watermark import WATERMARK_ALGORITHM
+
+from . import registry, selectors, services
+from .presenters import detection_public
+from .throttling import SCOPE
+
+PDQ_ALGORITHM = "pdq"
+
+
+class _DetectionApi(APIView):
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = SCOPE
+
+
+class _FileInput(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)
+
+
+class DetectionOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    verdict = serializers.CharField(allow_null=True)
+    verdict_text = serializers.CharField()
+    record = serializers.DictField(allow_null=True)
+    differences = serializers.ListField(child=serializers.CharField())
+    poll_url = serializers.CharField()
+
+
+def _uploaded_file(request):
+    data = _FileInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data["file"]
+
+
+class DetectionCreateApi(_DetectionApi):
+    """Check an image or clip: 200 with the verdict, or 202 + poll URL for clips over 15 s."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=_FileInput, responses={200: DetectionOutputSerializer})
+    def post(self, request):
+        result = services.detection_check_upload(upload=_uploaded_file(request), actor=request.user)
+        detection = selectors.detection_get(detection_id=result.detection_id)
+        body = detection_public(detection)
+        if result.status == "pending":
+            return Response(
+                body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["poll_url"]}
+            )
+        return Response(body, status=status.HTTP_200_OK)
+
+
+class DetectionDetailApi(_DetectionApi):
+    @extend_schema(responses={200: DetectionOutputSerializer})
+    def get(self, request, pk):
+        detection = selectors.detection_get(detection_id=pk)
+        if detection is None:
+            raise ApplicationError("not_found", "No such detection.", status_code=404)
+        return Response(detection_public(detection))
+
+
+def _match(record) -> dict:
+    return {"manifestId": record.manifest_id}
+
+
+class MatchesByBindingApi(_DetectionApi):
+    """C2PA Soft Binding Resolution: manifests whose soft binding (watermark payload or a PDQ
+    frame hash) matches `value`."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("alg", str, description=f"{WATERMARK_ALGORITHM} or {PDQ_ALGORITHM}"),
+            OpenApiParameter("value", str, description="payload hex, or a PDQ hash (64 hex)"),
+        ]
+    )
+    def get(self, request):
+        alg = request.query_params.get("alg", "")
+        value = request.query_params.get("value", "").strip().lower()
+        if not value:
+            raise ApplicationError("invalid", "value: give the soft binding value to look up.")
+        if alg == WATERMARK_ALGORITHM:
+            record = output_record_by_payload(value)
+            return Response({"matches": [_match(record)] if record is not None else []})
+        if alg == PDQ_ALGORITHM:
+            best: dict[int, int] = {}
+            for record_id, fingerprint in registry.registered_fingerprints():
+                distance = pdq_distance(value, fingerprint)  # MediaError (400) for a bad hash
+                if distance <= MATCH_DISTANCE:
+                    best[record_id] = min(distance, best.get(record_id, distance))
+            matches = []
+            for record_id, distance in sorted(best.items(), key=lambda item: item[1]):
+                record = output_record_by_id(record_id)
+                if record is not None:
+                    score = round(100 * (1 - distance / 256))
+                    matches.append({**_match(record), "similarityScore": score})
+            return Response({"matches": matches})
+        raise ApplicationError(
+            "unsupported_algorithm",
+            f"alg must be {WATERMARK_ALGORITHM!r} or {PDQ_ALGORITHM!r}.",
+        )
+
+
+class MatchesByContentApi(_DetectionApi):
+    """C2PA Soft Binding Resolution: manifests of platform outputs this content comes from.
+
+    The content is checked like any detection (and audit-logged the same way)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=_FileInput)
+    def post(self, request):
+        result = services.detection_check_upload(upload=_uploaded_file(request), actor=request.user)
+        if result.status == "pending":
+            raise ApplicationError(
+                "too_long_for_matching",
+                f"byContent answers at once: send at most {settings.DETECTION_SYNC_MAX_SECONDS:.0f}"
+                " s of video, or use POST /api/v1/detections and poll.",
+            )
+        matches = []
+        if result.record_id is not None:
+            record = output_record_by_id(result.record_id)
+            if record is not None:
+                matches.append({**_match(record), "verdict": result.verdict})
+        return Response({"matches": matches, "detection": result.detection_id})
+
+
+class ManifestApi(_DetectionApi):
+    """C2PA Soft Binding Resolution: the manifest of a published output, read from its file."""
+
+    def get(self, request, manifest_id):
+        record = output_record_by_manifest_id(manifest_id)
+        if record is None:
+            raise ApplicationError(
+                "not_found", "No platform manifest has this id.", status_code=404
+            )
+        path = Path(settings.MEDIA_ROOT) / record.file_path
+        anchor = ensure_platform_ca(Path(settings.PLATFORM_KEYS_DIR) / "c2pa").root_pem
+        try:
+            report = read_manifest(path, anchor)
+        except ProvenanceError as error:
+            raise ApplicationError(
+                "manifest_unavailable", "The published file is no longer stored.", status_code=410
+            ) from error
+        return Response(
+            {
+                "manifestId": report.manifest_id,
+                "state": report.state,
+                "codes": list(report.codes),
+                "actions": list(report.actions),
+                "digitalSourceType": report.digital_source_type,
+                "softBinding": report.soft_binding,
+                "recordId": record.pk,
+                "publishedAt": record.published_at.isoformat(),
+                "consentStatus": selectors.record_consent_status(record),
+            }
+        )

@@ -1,0 +1,22 @@
+"""One rate limit ("detection" scope in REST_FRAMEWORK's rates) for the API and the portal page.
+
+Checks are expensive (seconds of CPU), so the public upload form is limited exactly like the API:
+the portal view asks the same DRF throttle, keyed by user or client address.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from rest_framework.throttling import ScopedRateThrottle
+
+SCOPE = "detection"
+_PORTAL_VIEW = SimpleNamespace(throttle_scope=SCOPE)
+
+
+def portal_upload_allowed(request) -> tuple[bool, float | None]:
+    """(allowed, seconds to wait) for one more upload from this user or address."""
+    throttle = ScopedRateThrottle()
+    if throttle.allow_request(request, _PORTAL_VIEW):
+        return True, None
+    return False, throttle.wait()

@@ -1,0 +1,59 @@
+"""A protected person's face in content without platform provenance is reported publicly as a
+possible unauthorised likeness and alerts that person's owner in the portal."""
+
+from __future__ import annotations
+
+import pytest
+
+from detection.models import LikenessAlert
+from detection.services import detection_run
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_warns_of_a_protected_likeness_without_provenance(protected_identity, astronaut_photo):
+    result = detection_run(path=astronaut_photo)
+    assert result.verdict == "none"
+    assert result.protected_identity == protected_identity.pk
+    assert result.summary["likeness"]["warning"] is True
+
+
+def test_it_alerts_the_owner_of_the_protected_identity(protected_identity, astronaut_photo, owner):
+    result = detection_run(path=astronaut_photo)
+    alert = LikenessAlert.objects.get(detection_id=result.detection_id)
+    assert alert.owner == owner
+    assert alert.identity == protected_identity
+    assert alert.distance < 0.6
+
+
+def test_it_does_not_warn_when_protection_is_off(protected_identity, astronaut_photo):
+    protected_identity.likeness_protection = False
+    protected_identity.save()
+    result = detection_run(path=astronaut_photo)
+    assert result.protected_identity is None
+    assert result.summary["likeness"]["warning"] is False
+    assert not LikenessAlert.objects.exists()
+
+
+def test_it_does_not_warn_about_an_unrelated_face_free_image(protected_identity, unrelated_image):
+    result = detection_run(path=unrelated_image)
+    assert result.protected_identity is None
+    assert not LikenessAlert.objects.exists()
+
+
+def test_the_owner_sees_the_alert_in_the_portal(client, owner, protected_identity, astronaut_photo):
+    detection_run(path=astronaut_photo)
+    client.force_login(owner)
+    response = client.get("/detect/alerts/")
+    assert response.status_code == 200
+    assert b"Eileen Collins" in response.content
+    assert b"new" in response.content
+
+
+def test_the_public_verdict_warns_without_naming_the_person(
+    client, protected_identity, astronaut_photo
+):
+    result = detection_run(path=astronaut_photo)
+    page = client.get(f"/detect/{result.detection_id}/").content.decode()
+    assert "may be an unauthorised use of their likeness" in page
+    assert "Eileen Collins" not in page
