@@ -111,3 +111,28 @@ def other_requester(db, verifier):
 @pytest.fixture
 def unapproved_requester(db):
     return _make_user("uma", "requester")
+
+
+def _login(client, user):
+    """Sign `user` in on `client`; staff roles also get a confirmed TOTP device and an
+    OTP-verified session, as if they had typed a correct code (2FA is required for them)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from core.two_factor import requires_two_factor
+
+    client.force_login(user)
+    if requires_two_factor(user):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="test device", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return user
+
+
+@pytest.fixture
+def login(db):
+    """`login(client, user)`: force-login that also satisfies staff 2FA (see _login)."""
+    return _login

@@ -37,13 +37,20 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["seq"]
+        # Review pages list newest first and page by seq (keyset, never OFFSET), and a time
+        # range becomes a seq range (created_at never decreases along seq), so every filter
+        # column is indexed together with seq: "WHERE x = ? AND seq < ? ORDER BY seq DESC
+        # LIMIT 51" is then one index range read, measured flat at 1 million events.
         indexes = [
             models.Index(fields=["created_at"], name="audit_created_idx"),
-            models.Index(fields=["actor_id", "created_at"], name="audit_actor_idx"),
-            models.Index(fields=["subject_type", "subject_id"], name="audit_subject_idx"),
-            models.Index(fields=["action", "created_at"], name="audit_action_idx"),
-            models.Index(fields=["outcome", "created_at"], name="audit_outcome_idx"),
-            models.Index(fields=["client_ip", "created_at"], name="audit_ip_idx"),
+            models.Index(fields=["actor_id", "seq"], name="audit_actor_seq_idx"),
+            models.Index(fields=["actor_label", "seq"], name="audit_actor_label_seq_idx"),
+            models.Index(
+                fields=["subject_type", "subject_id", "seq"], name="audit_subject_seq_idx"
+            ),
+            models.Index(fields=["action", "seq"], name="audit_action_seq_idx"),
+            models.Index(fields=["outcome", "seq"], name="audit_outcome_seq_idx"),
+            models.Index(fields=["client_ip", "seq"], name="audit_ip_seq_idx"),
         ]
 
     def __str__(self) -> str:
@@ -116,3 +123,26 @@ def checkpoint_message(tree_size: int, root_hash: str, created_at, key_id: str) 
         "consented-talking-faces audit checkpoint v1\n"
         f"{tree_size}\n{root_hash}\n{created_at.isoformat(timespec='microseconds')}\n{key_id}\n"
     ).encode()
+
+
+class AuditSubtreeRoot(models.Model):
+    """A cached root of one complete, aligned subtree of the log (2**level leaves from
+    index * 2**level).
+
+    Complete subtrees never change in an append-only log, so inclusion proofs at a million
+    events read about forty of these rows instead of rehashing every leaf. A cache proves
+    nothing: a proof built from a wrong row simply fails against the signed checkpoint, and the
+    full verifier never reads this table.
+    """
+
+    level = models.PositiveSmallIntegerField()
+    index = models.PositiveBigIntegerField()
+    root_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["level", "index"], name="audit_subtree_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"subtree {self.level}/{self.index} {self.root_hash[:12]}"

@@ -118,3 +118,31 @@ def audit_verification_note(*, ok: bool) -> None:
     head.last_verified_at = timezone.now()
     head.last_verified_ok = ok
     head.save(update_fields=["last_verified_at", "last_verified_ok"])
+
+
+def audit_periodic_check() -> tuple[AuditCheckpoint | None, bool]:
+    """The periodic job (Celery beat or cron): sign a due checkpoint, re-verify the whole log,
+    remember the result for the integrity panel, and raise an alert event when it fails.
+
+    Returns (the new checkpoint or None, whether the log verified).
+    """
+    import logging
+
+    from .verification import verify_audit_log
+
+    checkpoint = audit_checkpoint_write()
+    report = verify_audit_log()
+    audit_verification_note(ok=report.ok)
+    if not report.ok:
+        # The alert is itself an audit event (so it is signed into the log) and an ERROR log line
+        # (so log-based alerting pages someone); only the first problems, no event content.
+        logging.getLogger("audit.alert").error(
+            "audit log verification failed: %s", report.summary()
+        )
+        audit_record(
+            action="audit.verification_failed",
+            outcome=Outcome.ERROR,
+            reason=report.problems[0],
+            details={"problems": report.problems[:20], "events": report.events},
+        )
+    return checkpoint, report.ok

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("consent.api_urls")),
     path("", include("jobs.api_urls")),
     path("", include("detection.api_urls")),
+    path("", include("audit.api_urls")),
 ]

@@ -273,3 +273,60 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
             os.environ.get("JOBS_VISIBILITY_TIMEOUT", JOBS_HARD_TIME_LIMIT + 60)
         )
     }
+
+# --- Audit review ---------------------------------------------------------------------------
+# The periodic checkpoint + whole-log verification (audit.tasks); without beat, run
+# `python manage.py audit_maintenance` from cron every 5 minutes (see its docstring).
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "audit-checkpoint-and-verify": {
+        "task": "audit.checkpoint_and_verify",
+        "schedule": float(AUDIT_CHECKPOINT_EVERY_SECONDS),
+    },
+}
+
+# --- Security hardening ---------------------------------------------------------------------
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "axes"]
+# django-otp reads the session's verified device right after authentication; the staff gate
+# follows it; axes goes last (its docs: it turns a flagged lockout into the 429 answer).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+    "core.two_factor.StaffTwoFactorMiddleware",
+)
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "core.auth_backends.WebLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+OTP_TOTP_ISSUER = "Consented Talking Faces"
+OTP_TOTP_THROTTLE_FACTOR = 1  # 1 s, 2 s, 4 s ... after each wrong code
+# Lock a username+IP pair out for 15 minutes after 5 wrong passwords; a success resets it.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.request_context.client_ip_of"
+AXES_SENSITIVE_PARAMETERS = ["password", "token", "otp_token"]
+AXES_VERBOSE = False
+# Sessions: end with the browser, expire after 8 hours idle-or-not, cookies never readable by JS.
+SESSION_COOKIE_AGE = 8 * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Refuse requests with more than this many form fields or files (request-parsing DoS).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+DATA_UPLOAD_MAX_NUMBER_FILES = 5
+# Passwords, tokens and uploads never reach the logs: Django already scrubs sensitive POST data
+# in error reports; this filter also drops request bodies from the django.request logger.
+LOGGING["filters"] = {
+    **LOGGING.get("filters", {}),
+    "no_secrets": {"()": "core.log_filters.SecretScrubbingFilter"},
+}
+LOGGING["handlers"]["console"]["filters"] = ["no_secrets"]
+LOGGING["loggers"]["axes"] = {"level": os.environ.get("AXES_LOG_LEVEL", "WARNING")}

@@ -11,6 +11,7 @@ urlpatterns = [
     path("consent/", include("consent.urls")),
     path("jobs/", include("jobs.urls")),
     path("detect/", include("detection.urls")),
+    path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
