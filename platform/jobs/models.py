@@ -73,6 +73,8 @@ class GenerationJob(models.Model):
     failure_code = models.CharField(max_length=64, blank=True)
     failure_reason = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)  # task starts, redeliveries included
+    # Measured by the run that published: analyse_ms, render_seconds, publish_seconds, frames.
+    timings = models.JSONField(default=dict, blank=True)
     # Which attempt owns the job now: a redelivered task takes over only from a silent one, and
     # only the owner may write progress or the output record.
     run_token = models.CharField(max_length=32, blank=True)

@@ -473,6 +473,7 @@ class RunOutcome:
     render_seconds: float = 0.0  # first frame request to last frame encoded
     publish_seconds: float = 0.0  # ticket check to signed file on disk
     frames: int = 0
+    phases: dict | None = None  # seconds per step, in order
 
 
 def _claim(job_id: int) -> tuple[GenerationJob | None, str, str]:
@@ -648,26 +649,39 @@ def _run_claimed(job: GenerationJob) -> RunOutcome:
     shutil.rmtree(out_dir, ignore_errors=True)  # leftovers of an interrupted attempt
     out_dir.mkdir(parents=True, exist_ok=True)
 
+    phases: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def phase(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        phases[name] = round(now - mark, 3)
+        mark = now
+
     _verify_ticket(job)
     _consent_still_holds(job)
+    phase("ticket_and_consent")
 
     writer.stage(JobStage.ANALYSING)
-    t0 = time.perf_counter()
     image = load_image(str(inputs.media_path(job.portrait_file)))
     analysis = analyse_portrait(image)
-    analyse_ms = (time.perf_counter() - t0) * 1000
+    phase("analyse")
     clip = load_audio(
         str(inputs.media_path(job.audio_file)),
         max_seconds=settings.JOBS_MAX_AUDIO_DECODE_SECONDS,
     )
+    phase("audio")
     payload = payload_for_record(job.pk, secret_bytes("watermark"))
     marked = mark_appearance(analysis.aligned, payload)
+    phase("watermark_appearance")
     config = RenderConfig()
     controls = controls_from(job.controls)
     frames = render(analysis, clip, controls, config, appearance=marked)
+    phase("visemes")
     writer.stage(JobStage.RENDERING)
 
     def before_sign() -> None:
+        phase("watermark_check")
         _consent_still_holds(job)
         writer.stage(JobStage.SIGNING)
 
@@ -678,6 +692,8 @@ def _run_claimed(job: GenerationJob) -> RunOutcome:
         nonlocal render_end
         render_end = time.perf_counter()
         writer.frame(count)
+        if count == job.frames_total:
+            phase("render_and_encode")
 
     import secrets
 
@@ -694,23 +710,26 @@ def _run_claimed(job: GenerationJob) -> RunOutcome:
         on_frame=on_frame,
         before_sign=before_sign,
     )
+    phase("sign")
+    outcome = RunOutcome(
+        job_id=job.pk,
+        status="done",
+        analyse_ms=round(phases["analyse"] * 1000, 1),
+        render_seconds=round(render_end - render_start, 3),
+        publish_seconds=round(time.perf_counter() - started, 3),
+        frames=published.frames,
+        phases=phases,
+    )
     try:
-        _record_output(job, published)
+        _record_output(job, published, outcome)
     except BaseException:
         out_path.unlink(missing_ok=True)
         raise
-    return RunOutcome(
-        job_id=job.pk,
-        status="done",
-        analyse_ms=analyse_ms,
-        render_seconds=render_end - render_start,
-        publish_seconds=time.perf_counter() - started,
-        frames=published.frames,
-    )
+    return outcome
 
 
 @transaction.atomic
-def _record_output(job: GenerationJob, published) -> OutputRecord:
+def _record_output(job: GenerationJob, published, outcome: RunOutcome) -> OutputRecord:
     """Write the registry record and finish the job, if this attempt still owns a running job
     whose consent holds (the row lock orders us against job_revocation_apply)."""
     fresh = GenerationJob.objects.select_for_update().select_related("grant").get(pk=job.pk)
@@ -737,7 +756,14 @@ def _record_output(job: GenerationJob, published) -> OutputRecord:
     record.full_clean(exclude=["job"])
     record.save(force_insert=True)
     fresh.frames_done = published.frames
-    fresh.save(update_fields=["frames_done"])
+    fresh.timings = {
+        "analyse_ms": outcome.analyse_ms,
+        "render_seconds": outcome.render_seconds,
+        "publish_seconds": outcome.publish_seconds,
+        "frames": outcome.frames,
+        "phases": outcome.phases or {},
+    }
+    fresh.save(update_fields=["frames_done", "timings"])
     _job_finish(fresh, status=JobStatus.DONE, code="", reason="", now=now)
     audit_record(
         action="job.published",

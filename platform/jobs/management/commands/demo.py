@@ -1,0 +1,278 @@
+"""`python manage.py demo --portrait P --audio A --out OUT.mp4 [--job-portrait Q] [--json]`
+
+Runs the real flow on the configured database: a demo owner enrolled from P, verified by the demo
+verifier (logged as a demo approval), a consent grant naming the approved demo requester, then a
+job through the real policy, ticket and Celery task, writing OUT.mp4 (the signed file itself).
+Exit codes: 0 done, 1 bad input or failed job, 3 denied by the policy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
+
+from core.errors import ApplicationError
+
+DEMO_PURPOSE = "news_explainer"
+DEMO_IDENTITY_NAME = "Olivia Owner (demo)"
+CLIP_SECONDS = 4.0  # the verification clip: a still video of the portrait, within the bounds
+EXIT_DENIED = 3
+
+
+class Command(BaseCommand):
+    help = "Run one real generation end to end (consent, policy, ticket, task) into OUT.mp4."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--portrait", required=True, help="the consenting person's portrait")
+        parser.add_argument("--audio", required=True, help="the speech clip")
+        parser.add_argument("--out", required=True, help="where to write the signed MP4")
+        parser.add_argument(
+            "--job-portrait", help="a portrait for this job (must show the same person)"
+        )
+        parser.add_argument("--json", action="store_true", help="end with a JSON summary line")
+        parser.add_argument(
+            "--use-worker",
+            action="store_true",
+            help="wait for a running Celery worker instead of running the task here",
+        )
+        parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait")
+
+    def handle(self, *args, **options) -> None:
+        started = time.perf_counter()
+        portrait = _existing_file(options["portrait"], "portrait")
+        audio = _existing_file(options["audio"], "audio")
+        job_portrait = (
+            _existing_file(options["job_portrait"], "job portrait")
+            if options["job_portrait"]
+            else None
+        )
+        out = Path(options["out"]).resolve()
+        if out.suffix.lower() != ".mp4":
+            raise CommandError(f"--out must end in .mp4, got {out.name}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+
+        try:
+            requester, identity, grant = _demo_consent(portrait, self._say)
+            job = _demo_submit(requester, identity, audio, job_portrait, options)
+        except _Denied as denied:
+            for reason in denied.reasons:
+                self.stderr.write(f"denied: {reason.code}: {reason.message}")
+            if options["json"]:
+                self.stdout.write(
+                    json.dumps({"denied": True, "reasons": [r.code for r in denied.reasons]})
+                )
+            sys.exit(EXIT_DENIED)
+        except ApplicationError as error:
+            raise CommandError(f"{error.code}: {error.message}") from error
+
+        self._say(f"job {job.pk} submitted (decision {job.decision_id})")
+        job = _wait_for(job, use_worker=options["use_worker"], timeout=options["timeout"])
+        if job.status != "done":
+            raise CommandError(
+                f"job {job.pk} {job.status}: {job.failure_code}: {job.failure_reason}"
+            )
+        record = job.output
+        _copy_atomically(Path(settings.MEDIA_ROOT) / record.file_path, out)
+        receipt_path = _write_receipt(grant, out)
+        timings = job.timings
+        summary = {
+            "record_id": record.pk,
+            "payload": record.payload_hex,
+            "frames": record.frames,
+            "analyse_ms": timings.get("analyse_ms"),
+            "render_fps": _rate(record.frames, timings.get("render_seconds")),
+            "publish_fps": _rate(record.frames, timings.get("publish_seconds")),
+            "total_seconds": round(time.perf_counter() - started, 2),
+            "receipt_path": str(receipt_path),
+            "out": str(out),
+        }
+        self._say(
+            f"wrote {out} ({record.frames} frames, watermark {record.payload_hex}, "
+            f"manifest {record.manifest_id})"
+        )
+        if options["json"]:
+            self.stdout.write(json.dumps(summary))
+
+    def _say(self, line: str) -> None:
+        self.stderr.write(line)
+
+
+class _Denied(Exception):
+    def __init__(self, reasons) -> None:
+        super().__init__("denied")
+        self.reasons = reasons
+
+
+def _existing_file(value: str, label: str) -> Path:
+    path = Path(value)
+    if not path.is_file():
+        raise CommandError(f"{label} file not found: {value}")
+    return path
+
+
+def _rate(frames: int, seconds) -> float | None:
+    return round(frames / seconds, 1) if seconds else None
+
+
+def _demo_consent(portrait: Path, say):
+    """The demo accounts, an identity enrolled from `portrait` and verified, and its grant;
+    reused when they already exist for this very portrait."""
+    from accounts.models import User
+    from accounts.services import demo_accounts_seed
+    from consent import services as consent
+    from consent.models import Identity, IdentityStatus
+    from consent.selectors import grant_active_for
+    from generator.config import EMOTIONS
+
+    demo_accounts_seed()
+    owner = User.objects.get(username="demo-owner")
+    verifier = User.objects.get(username="demo-verifier")
+    requester = User.objects.get(username="demo-requester")
+    data = portrait.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+
+    identity = (
+        Identity.objects.filter(
+            owner=owner, portraits__sha256=digest, biometric_deleted_at__isnull=True
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if identity is None:
+        identity = consent.identity_create(owner=owner, display_name=DEMO_IDENTITY_NAME)
+        consent.portrait_enrol(identity=identity, owner=owner, data=data, filename=portrait.name)
+        identity.refresh_from_db()
+        say(f"enrolled identity {identity.pk} from {portrait.name}")
+    if identity.status != IdentityStatus.VERIFIED:
+        _demo_verify(identity, owner, verifier, data)
+        identity.refresh_from_db()
+        say(f"identity {identity.pk} verified (demo approval)")
+
+    grant = grant_active_for(identity=identity, requester=requester, purpose=DEMO_PURPOSE)
+    if grant is None:
+        grant = consent.consent_grant(
+            identity=identity,
+            owner=owner,
+            requesters=[requester],
+            organisations=[],
+            purposes=[DEMO_PURPOSE],
+            max_clip_seconds=min(120, settings.CONSENT_GRANT_MAX_CLIP_SECONDS),
+            allowed_emotions=list(EMOTIONS),
+            allow_download=True,
+        )
+        say(f"consent grant {grant.pk} names demo-requester for {DEMO_PURPOSE}")
+    return requester, identity, grant
+
+
+def _demo_verify(identity, owner, verifier, portrait_bytes: bytes) -> None:
+    """Identity verification with a still clip of the portrait, approved by the demo verifier.
+
+    A person reads the statement on camera in the real journey; the demo has no person, so the
+    clip is the portrait held for a few seconds, uploaded (uploads are allowed for this command
+    only), and the verifier's reason says plainly that this was a demo approval.
+    """
+    from consent import services as consent
+
+    verification = consent.verification_start(identity=identity, owner=owner)
+    with tempfile.TemporaryDirectory() as folder:
+        clip = Path(folder) / "statement.mp4"
+        _still_clip(portrait_bytes, clip)
+        with override_settings(CONSENT_ALLOW_CLIP_UPLOAD=True):
+            verification = consent.verification_submit_clip(
+                verification=verification, owner=owner, data=clip.read_bytes(), source="upload"
+            )
+    if verification.status != "pending_review":
+        failures = "; ".join(verification.checks.get("failures", [])) or verification.status
+        raise CommandError(f"the demo verification clip failed its checks: {failures}")
+    consent.verification_review(
+        verification=verification,
+        verifier=verifier,
+        approve=True,
+        reason="Demo approval: `manage.py demo` enrolled and verified this identity from its "
+        "sample portrait; no person read the statement.",
+    )
+
+
+def _still_clip(portrait_bytes: bytes, path: Path) -> None:
+    """A few seconds of the portrait as H.264 (the verification clip of the demo identity)."""
+    import av
+    import numpy as np
+
+    from generator.face_analysis import load_image
+
+    image = load_image(portrait_bytes)  # (H, W, 3)
+    height, width = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
+    frame = np.ascontiguousarray(image[:height, :width])
+    fps = 10
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for _ in range(int(CLIP_SECONDS * fps)):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def _demo_submit(requester, identity, audio: Path, job_portrait: Path | None, options):
+    from config.celery_app import app
+    from jobs import services
+
+    if not options["use_worker"]:
+        # Eager: the real task runs in this process when the submission commits.
+        app.conf.task_always_eager = True
+    try:
+        return services.job_submit(
+            requester=requester,
+            identity=identity,
+            purpose=DEMO_PURPOSE,
+            audio_file=audio,
+            portrait_file=job_portrait,
+            controls={"emotion": "neutral", "seed": 0},
+        )
+    except services.PolicyDenied as denied:
+        raise _Denied(denied.reasons) from denied
+
+
+def _wait_for(job, *, use_worker: bool, timeout: float):
+    deadline = time.monotonic() + timeout
+    while True:
+        job.refresh_from_db()
+        if job.is_final:
+            return job
+        if not use_worker:
+            raise CommandError(f"job {job.pk} is {job.status} after the eager run")
+        if time.monotonic() > deadline:
+            raise CommandError(f"job {job.pk} still {job.status} after {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def _copy_atomically(source: Path, out: Path) -> None:
+    """Copy the signed file byte for byte (the manifest stays valid) and rename into place."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    os.close(handle)
+    try:
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, out)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _write_receipt(grant, out: Path) -> Path:
+    from consent.selectors import receipt_for_grant
+
+    receipt = receipt_for_grant(grant=grant)
+    path = out.with_name(out.stem + ".receipt.json")
+    path.write_text(json.dumps(receipt.document if receipt else {}, indent=2, sort_keys=True))
+    return path
