@@ -274,6 +274,25 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         )
     }
 
+# --- Consent --------------------------------------------------------------------------------
+CONSENT_CODE_MINUTES = 15  # the one-time code in the verification statement
+CONSENT_FACE_MATCH_THRESHOLD = float(os.environ.get("CONSENT_FACE_MATCH_THRESHOLD", "0.5"))
+CONSENT_CLIP_MIN_SECONDS = 3.0
+CONSENT_CLIP_MAX_SECONDS = 60.0
+CONSENT_CLIP_MAX_BYTES = 50 * 2**20
+CONSENT_CLIP_SAMPLE_FRAMES = 10
+CONSENT_CLIP_MIN_FACE_FRACTION = 0.8
+# Recording in the browser is the default; uploading a file is for kiosks and tests only, since a
+# pre-made file is easier to fake than a live recording of a fresh code.
+CONSENT_ALLOW_CLIP_UPLOAD = _env_bool("CONSENT_ALLOW_CLIP_UPLOAD", False)
+CONSENT_PORTRAIT_MAX_BYTES = 15 * 2**20
+CONSENT_GRANT_DEFAULT_DAYS = 365
+CONSENT_GRANT_MAX_DAYS = 365
+CONSENT_GRANT_MAX_CLIP_SECONDS = 300
+CONSENT_JURISDICTION = os.environ.get("CONSENT_JURISDICTION", "GB")
+CONSENT_CONTROLLER_CONTACT = os.environ.get("CONSENT_CONTROLLER_CONTACT", "privacy@localhost")
+CONSENT_PUBLIC_BASE_URL = os.environ.get("CONSENT_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+
 # --- Audit review ---------------------------------------------------------------------------
 # The periodic checkpoint + whole-log verification (audit.tasks); without beat, run
 # `python manage.py audit_maintenance` from cron every 5 minutes (see its docstring).

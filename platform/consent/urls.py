@@ -1,5 +1,31 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "consent"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.identity_list, name="identity_list"),
+    path("identities/<int:pk>/", views.identity_detail, name="identity_detail"),
+    path("identities/<int:pk>/portraits/", views.portrait_enrol, name="portrait_enrol"),
+    path("identities/<int:pk>/verify/", views.verification_page, name="verification_page"),
+    path("identities/<int:pk>/grants/new/", views.grant_create, name="grant_create"),
+    path(
+        "identities/<int:pk>/biometrics/delete/", views.biometrics_delete, name="biometrics_delete"
+    ),
+    path("identities/<int:pk>/generations/", views.likeness_uses, name="likeness_uses"),
+    path("identities/<int:pk>/generations.csv", views.likeness_uses_csv, name="likeness_uses_csv"),
+    path("portraits/<int:pk>/image", views.portrait_image, name="portrait_image"),
+    path("verifications/", views.verification_queue, name="verification_queue"),
+    path("verifications/<int:pk>/clip/", views.verification_clip, name="verification_clip"),
+    path(
+        "verifications/<int:pk>/clip.webm",
+        views.verification_clip_media,
+        name="verification_clip_media",
+    ),
+    path("verifications/<int:pk>/review/", views.verification_review, name="verification_review"),
+    path("grants/<int:pk>/", views.grant_detail, name="grant_detail"),
+    path("grants/<int:pk>/change/", views.grant_change, name="grant_change"),
+    path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant_revoke"),
+    path("receipts/<uuid:receipt_id>.json", views.receipt_download, name="receipt_download"),
+]

@@ -1,0 +1,804 @@
+"""Writes for the consent app: identities, enrolment, verification, grants, receipts, revocation
+and biometric deletion. Each service writes its audit event in its own transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import tempfile
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Organisation, Role, User
+from audit.services import audit_record
+from consent import receipts
+from consent.clip_checks import ClipCheckSettings, clip_check
+from consent.models import (
+    ConsentGrant,
+    ConsentReceipt,
+    Identity,
+    IdentityStatus,
+    IdentityVerification,
+    ReceiptEvent,
+    ReferencePortrait,
+    VerificationStatus,
+)
+from consent.selectors import grant_series_current, identity_reference_descriptor
+from core.errors import ApplicationError
+from core.keys import signing_key
+from generator.config import EMOTIONS, RenderConfig
+from generator.errors import GeneratorError
+from generator.face_analysis import analyse_portrait, descriptor_distance, load_image
+from policy.purposes import PURPOSES, purpose_label
+
+logger = logging.getLogger(__name__)
+
+# Unambiguous characters only: the owner reads the code aloud and a verifier compares it by ear.
+CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"
+CODE_LENGTH = 8
+
+
+def _require_owner(identity: Identity, owner: User) -> None:
+    if identity.owner_id != owner.pk or not owner.has_role(Role.OWNER):
+        raise ApplicationError(
+            "not_your_identity", "Only the owner can do this for their identity.", status_code=403
+        )
+
+
+# --- identities and reference portraits -------------------------------------------------------
+
+
+@transaction.atomic
+def identity_create(*, owner: User, display_name: str) -> Identity:
+    if not owner.has_role(Role.OWNER):
+        raise ApplicationError(
+            "not_an_owner", "Only portrait owners can add an identity.", status_code=403
+        )
+    name = display_name.strip()
+    if not name or len(name) > 150:
+        raise ApplicationError("invalid_name", "Give the name you are known by (1-150 characters).")
+    identity = Identity(owner=owner, display_name=name)
+    identity.full_clean()
+    identity.save()
+    audit_record(
+        action="identity.created",
+        actor=owner,
+        subject_type="identity",
+        subject_id=identity.pk,
+    )
+    return identity
+
+
+def portrait_enrol(
+    *, identity: Identity, owner: User, data: bytes, filename: str
+) -> ReferencePortrait:
+    """Check the portrait shows exactly one usable face, then store it and update the reference.
+
+    The face analysis runs before the transaction: it takes a second and needs no lock.
+    """
+    _require_owner(identity, owner)
+    if identity.biometrics_deleted:
+        raise ApplicationError(
+            "biometrics_deleted",
+            "You deleted this identity's biometric data; create a new identity to enrol again.",
+        )
+    if len(data) > settings.CONSENT_PORTRAIT_MAX_BYTES:
+        raise ApplicationError(
+            "portrait_too_large",
+            f"The portrait is over {settings.CONSENT_PORTRAIT_MAX_BYTES // 2**20} MB.",
+        )
+    try:
+        image = load_image(data, max_pixels=RenderConfig().max_pixels)  # (H, W, 3)
+        analysis = analyse_portrait(image)
+    except GeneratorError as error:
+        raise ApplicationError(error.code, _face_message(error)) from error
+    descriptor = analysis.descriptor.astype(np.float32)  # (128,)
+    return _portrait_store(
+        identity=identity,
+        owner=owner,
+        data=data,
+        filename=filename,
+        descriptor=descriptor,
+        size=(image.shape[1], image.shape[0]),
+    )
+
+
+def _face_message(error: GeneratorError) -> str:
+    messages = {
+        "no_face": "We could not find a face in this photo. Use a clear, front-facing portrait.",
+        "several_faces": "This photo shows more than one face. Use a portrait of you alone.",
+        "face_too_small": "Your face is too small in this photo. Use a closer portrait "
+        f"({error.message}).",
+        "face_turned": "Your face is turned too far from the camera. Look straight at it.",
+        "invalid_image": "This file is not a readable JPEG, PNG or WebP image.",
+    }
+    return messages.get(error.code, error.message)
+
+
+@transaction.atomic
+def _portrait_store(
+    *,
+    identity: Identity,
+    owner: User,
+    data: bytes,
+    filename: str,
+    descriptor: np.ndarray,
+    size: tuple[int, int],
+) -> ReferencePortrait:
+    identity = Identity.objects.select_for_update().get(pk=identity.pk)
+    # Checked under the lock, against the stored reference: every portrait must be one person.
+    reference = identity_reference_descriptor(identity=identity)
+    threshold = settings.CONSENT_FACE_MATCH_THRESHOLD
+    if reference is not None and descriptor_distance(descriptor, reference) > threshold:
+        raise ApplicationError(
+            "portrait_mismatch",
+            "This portrait does not show the same person as your other reference portraits.",
+        )
+    portrait = ReferencePortrait(
+        identity=identity,
+        sha256=hashlib.sha256(data).hexdigest(),
+        descriptor=[float(x) for x in descriptor],
+        width=size[0],
+        height=size[1],
+    )
+    portrait.file.save(filename or "portrait.jpg", ContentFile(data), save=False)
+    try:
+        portrait.full_clean()
+        portrait.save()
+        descriptors = [
+            np.asarray(p.descriptor, dtype=np.float32)
+            for p in identity.portraits.filter(descriptor__isnull=False)
+        ]
+        identity.reference_descriptor = [float(x) for x in np.mean(descriptors, axis=0)]
+        identity.save(update_fields=["reference_descriptor"])
+        audit_record(
+            action="identity.portrait_enrolled",
+            actor=owner,
+            subject_type="identity",
+            subject_id=identity.pk,
+            details={"portrait_id": portrait.pk, "portrait_sha256": portrait.sha256},
+        )
+    except Exception:
+        portrait.file.delete(save=False)
+        raise
+    return portrait
+
+
+# --- identity verification --------------------------------------------------------------------
+
+
+def verification_statement(*, identity: Identity, code: str) -> str:
+    """The words the owner reads aloud: who they are, who runs the platform, what it may do."""
+    return (
+        f"My name is {identity.display_name}. I am the holder of the account "
+        f"'{identity.owner.get_username()}' and the person in its reference portraits. "
+        f"I ask {settings.PLATFORM_OPERATOR} to make talking-face videos with my likeness, "
+        "only for the people, organisations and purposes I name in my consent grants, "
+        "only until they expire or I withdraw my consent, and I know I can withdraw it at any "
+        f"time. My one-time code is {' '.join(code)}."
+    )
+
+
+@transaction.atomic
+def verification_start(*, identity: Identity, owner: User) -> IdentityVerification:
+    """Issue a statement with a fresh one-time code (valid 15 minutes); earlier unused codes die."""
+    _require_owner(identity, owner)
+    if identity.reference_descriptor is None:
+        raise ApplicationError(
+            "no_reference_portrait", "Enrol a reference portrait before verifying your identity."
+        )
+    if identity.status == IdentityStatus.VERIFIED:
+        raise ApplicationError("already_verified", "This identity is already verified.")
+    if identity.status == IdentityStatus.PENDING:
+        raise ApplicationError(
+            "verification_pending", "Your recording is waiting for a verifier already."
+        )
+    now = timezone.now()
+    identity.verifications.filter(
+        status=VerificationStatus.AWAITING_CLIP, code_used_at__isnull=True
+    ).update(code_expires_at=now)
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    verification = IdentityVerification(
+        identity=identity,
+        statement=verification_statement(identity=identity, code=code),
+        code=code,
+        code_expires_at=now + timedelta(minutes=settings.CONSENT_CODE_MINUTES),
+    )
+    verification.full_clean()
+    verification.save()
+    audit_record(
+        action="identity.verification_started",
+        actor=owner,
+        subject_type="identity",
+        subject_id=identity.pk,
+        details={"verification_id": verification.pk},
+    )
+    return verification
+
+
+def verification_submit_clip(
+    *, verification: IdentityVerification, owner: User, data: bytes, source: str
+) -> IdentityVerification:
+    """Take the owner's recording, burn the code, run the automatic checks.
+
+    Passing clips wait for a verifier; failing ones are kept with their reasons and the owner
+    starts again with a new code. `source` is "recording" (MediaRecorder) or "upload".
+    """
+    identity = verification.identity
+    _require_owner(identity, owner)
+    if source not in ("recording", "upload"):
+        raise ApplicationError("invalid_source", "Unknown clip source.")
+    if source == "upload" and not settings.CONSENT_ALLOW_CLIP_UPLOAD:
+        raise ApplicationError(
+            "upload_not_allowed", "Record the statement in your browser; uploads are switched off."
+        )
+    if not data:
+        raise ApplicationError("empty_clip", "The recording is empty.")
+    if len(data) > settings.CONSENT_CLIP_MAX_BYTES:
+        raise ApplicationError("clip_too_large", "The recording is too large.")
+    _code_burn(verification=verification, owner=owner)
+
+    reference = identity_reference_descriptor(identity=identity)
+    check_settings = ClipCheckSettings(
+        sample_frames=settings.CONSENT_CLIP_SAMPLE_FRAMES,
+        min_face_fraction=settings.CONSENT_CLIP_MIN_FACE_FRACTION,
+        match_threshold=settings.CONSENT_FACE_MATCH_THRESHOLD,
+        min_seconds=settings.CONSENT_CLIP_MIN_SECONDS,
+        max_seconds=settings.CONSENT_CLIP_MAX_SECONDS,
+        max_bytes=settings.CONSENT_CLIP_MAX_BYTES,
+    )
+    # The checks decode the clip from a private temporary file (never the web-served tree).
+    with tempfile.NamedTemporaryFile(suffix=".clip") as handle:
+        handle.write(data)
+        handle.flush()
+        result = clip_check(Path(handle.name), reference, check_settings)
+    return _verification_record_checks(
+        verification=verification, owner=owner, data=data, source=source, result=result
+    )
+
+
+def _code_burn(*, verification: IdentityVerification, owner: User) -> None:
+    """Use the one-time code, or refuse (recorded) if it is stale or used."""
+    with transaction.atomic():
+        locked = IdentityVerification.objects.select_for_update().get(pk=verification.pk)
+        now = timezone.now()
+        problem = None
+        if locked.code_used_at is not None or locked.status != VerificationStatus.AWAITING_CLIP:
+            problem = ("code_used", "This code was already used. Start again for a new code.")
+        elif now >= locked.code_expires_at:
+            problem = ("code_expired", "This code has expired. Start again for a new code.")
+        if problem is None:
+            locked.code_used_at = now
+            locked.save(update_fields=["code_used_at"])
+            verification.code_used_at = now
+            return
+    audit_record(
+        action="identity.verification_submitted",
+        outcome="denied",
+        actor=owner,
+        subject_type="identity",
+        subject_id=verification.identity_id,
+        reason=problem[1],
+        details={"verification_id": verification.pk, "failures": [problem[0]]},
+    )
+    raise ApplicationError(*problem)
+
+
+@transaction.atomic
+def _verification_record_checks(
+    *, verification: IdentityVerification, owner: User, data: bytes, source: str, result
+) -> IdentityVerification:
+    verification = IdentityVerification.objects.select_for_update().get(pk=verification.pk)
+    identity = Identity.objects.select_for_update().get(pk=verification.identity_id)
+    verification.clip.save(f"clip-{uuid.uuid4().hex}.webm", ContentFile(data), save=False)
+    verification.clip_sha256 = hashlib.sha256(data).hexdigest()
+    verification.clip_source = source
+    verification.checks = result.as_json()
+    verification.match_distance = result.match_distance
+    verification.submitted_at = timezone.now()
+    verification.status = (
+        VerificationStatus.PENDING_REVIEW if result.passed else VerificationStatus.CHECKS_FAILED
+    )
+    verification.save()
+    if result.passed:
+        identity.status = IdentityStatus.PENDING
+        identity.save(update_fields=["status"])
+    audit_record(
+        action="identity.verification_submitted",
+        outcome="allowed" if result.passed else "denied",
+        actor=owner,
+        subject_type="identity",
+        subject_id=identity.pk,
+        reason="; ".join(result.failures),
+        details={
+            "verification_id": verification.pk,
+            "clip_sha256": verification.clip_sha256,
+            "source": source,
+            "failures": result.failure_codes,
+            "face_fraction": result.face_fraction,
+            "match_distance": result.match_distance,
+            "duration_s": result.duration_s,
+        },
+    )
+    return verification
+
+
+def verification_review(
+    *, verification: IdentityVerification, verifier: User, approve: bool, reason: str
+) -> IdentityVerification:
+    """A verifier approves or rejects a clip that passed the automatic checks."""
+    if not verifier.has_role(Role.VERIFIER, Role.ADMIN):
+        audit_record(
+            action="identity.review",
+            outcome="denied",
+            actor=verifier,
+            subject_type="identity",
+            subject_id=verification.identity_id,
+            reason="not a verifier",
+        )
+        raise ApplicationError(
+            "permission_denied", "Only verifiers review identities.", status_code=403
+        )
+    return _verification_decide(
+        verification=verification, verifier=verifier, approve=approve, reason=reason
+    )
+
+
+@transaction.atomic
+def _verification_decide(
+    *, verification: IdentityVerification, verifier: User, approve: bool, reason: str
+) -> IdentityVerification:
+    verification = IdentityVerification.objects.select_for_update().get(pk=verification.pk)
+    identity = Identity.objects.select_for_update().get(pk=verification.identity_id)
+    if verification.status != VerificationStatus.PENDING_REVIEW:
+        raise ApplicationError("not_reviewable", "This verification is not waiting for review.")
+    if not reason.strip():
+        raise ApplicationError("reason_required", "Give a reason for your decision.")
+    if identity.owner_id == verifier.pk:
+        raise ApplicationError("own_identity", "You cannot verify your own identity.")
+    now = timezone.now()
+    verification.status = VerificationStatus.APPROVED if approve else VerificationStatus.REJECTED
+    verification.reviewed_by = verifier
+    verification.reviewed_at = now
+    verification.review_reason = reason.strip()
+    verification.save()
+    identity.status = IdentityStatus.VERIFIED if approve else IdentityStatus.REJECTED
+    identity.verified_at = now if approve else None
+    identity.save(update_fields=["status", "verified_at"])
+    audit_record(
+        action="identity.verified" if approve else "identity.rejected",
+        actor=verifier,
+        subject_type="identity",
+        subject_id=identity.pk,
+        reason=verification.review_reason,
+        details={
+            "verification_id": verification.pk,
+            "clip_sha256": verification.clip_sha256,
+            "match_distance": verification.match_distance,
+        },
+    )
+    return verification
+
+
+# --- consent grants ---------------------------------------------------------------------------
+
+
+def _clean_scope(
+    *,
+    requesters: list[User],
+    organisations: list[Organisation],
+    purposes: list[str],
+    max_clip_seconds: int,
+    allowed_emotions: list[str],
+    expires_at: datetime | None,
+) -> tuple[list[User], list[Organisation], list[str], int, list[str], datetime]:
+    if not requesters and not organisations:
+        raise ApplicationError(
+            "no_one_named", "Name at least one requester or organisation who may use your likeness."
+        )
+    for person in requesters:
+        if person.role != Role.REQUESTER:
+            raise ApplicationError(
+                "not_a_requester", f"{person.get_username()} is not a requester account."
+            )
+    purposes = sorted(set(purposes))
+    if not purposes or any(p not in PURPOSES for p in purposes):
+        raise ApplicationError("invalid_purposes", "Choose one or more purposes from the list.")
+    emotions = sorted(set(allowed_emotions))
+    if not emotions or any(e not in EMOTIONS for e in emotions):
+        raise ApplicationError(
+            "invalid_emotions", f"Choose allowed emotions from: {', '.join(EMOTIONS)}."
+        )
+    limit = settings.CONSENT_GRANT_MAX_CLIP_SECONDS
+    if not 1 <= int(max_clip_seconds) <= limit:
+        raise ApplicationError(
+            "invalid_clip_length", f"The longest clip must be between 1 and {limit} seconds."
+        )
+    now = timezone.now()
+    if expires_at is None:
+        expires_at = now + timedelta(days=settings.CONSENT_GRANT_DEFAULT_DAYS)
+    if expires_at <= now:
+        raise ApplicationError("invalid_expiry", "The expiry date must be in the future.")
+    # A day of slack so "one year from today" picked in a date field is accepted.
+    if expires_at > now + timedelta(days=settings.CONSENT_GRANT_MAX_DAYS + 1):
+        raise ApplicationError("invalid_expiry", "Consent can last at most one year.")
+    return (
+        list(requesters),
+        list(organisations),
+        purposes,
+        int(max_clip_seconds),
+        emotions,
+        expires_at,
+    )
+
+
+def consent_grant(
+    *,
+    identity: Identity,
+    owner: User,
+    requesters: list[User],
+    organisations: list[Organisation],
+    purposes: list[str],
+    max_clip_seconds: int,
+    allowed_emotions: list[str],
+    allow_download: bool,
+    expires_at: datetime | None = None,
+    base_url: str | None = None,
+) -> ConsentGrant:
+    """Version 1 of a new consent, with its signed receipt."""
+    _require_owner(identity, owner)
+    if identity.status != IdentityStatus.VERIFIED:
+        raise ApplicationError(
+            "identity_not_verified", "Your identity must be verified before you grant consent."
+        )
+    scope = _clean_scope(
+        requesters=requesters,
+        organisations=organisations,
+        purposes=purposes,
+        max_clip_seconds=max_clip_seconds,
+        allowed_emotions=allowed_emotions,
+        expires_at=expires_at,
+    )
+    with transaction.atomic():
+        grant = _grant_create(identity=identity, scope=scope, allow_download=allow_download)
+        receipt = consent_receipt_issue(grant=grant, event=ReceiptEvent.GRANTED, base_url=base_url)
+        audit_record(
+            action="consent.granted",
+            actor=owner,
+            subject_type="consent_grant",
+            subject_id=grant.pk,
+            details=_grant_audit_details(grant, receipt),
+        )
+    return grant
+
+
+def consent_change(
+    *,
+    grant: ConsentGrant,
+    owner: User,
+    requesters: list[User],
+    organisations: list[Organisation],
+    purposes: list[str],
+    max_clip_seconds: int,
+    allowed_emotions: list[str],
+    allow_download: bool,
+    expires_at: datetime | None = None,
+    base_url: str | None = None,
+) -> ConsentGrant:
+    """A change of scope: a new version in the same series; the old one is superseded."""
+    _require_owner(grant.identity, owner)
+    scope = _clean_scope(
+        requesters=requesters,
+        organisations=organisations,
+        purposes=purposes,
+        max_clip_seconds=max_clip_seconds,
+        allowed_emotions=allowed_emotions,
+        expires_at=expires_at,
+    )
+    with transaction.atomic():
+        current = ConsentGrant.objects.select_for_update().get(pk=grant.pk)
+        if not current.is_active():
+            raise ApplicationError(
+                "grant_not_active", "Only an active consent can be changed; grant a new one."
+            )
+        current.superseded_at = timezone.now()
+        current.save(update_fields=["superseded_at"])
+        new = _grant_create(
+            identity=current.identity,
+            scope=scope,
+            allow_download=allow_download,
+            series=current.series,
+            version=current.version + 1,
+        )
+        receipt = consent_receipt_issue(grant=new, event=ReceiptEvent.CHANGED, base_url=base_url)
+        details = _grant_audit_details(new, receipt)
+        details["previous_grant_id"] = current.pk
+        audit_record(
+            action="consent.changed",
+            actor=owner,
+            subject_type="consent_grant",
+            subject_id=new.pk,
+            details=details,
+        )
+    return new
+
+
+def _grant_create(
+    *, identity: Identity, scope, allow_download: bool, series=None, version: int = 1
+) -> ConsentGrant:
+    requesters, organisations, purposes, max_clip_seconds, emotions, expires_at = scope
+    grant = ConsentGrant(
+        identity=identity,
+        version=version,
+        purposes=purposes,
+        max_clip_seconds=max_clip_seconds,
+        allowed_emotions=emotions,
+        allow_download=bool(allow_download),
+        expires_at=expires_at,
+    )
+    if series is not None:
+        grant.series = series
+    grant.full_clean()
+    grant.save()
+    grant.requesters.set(requesters)
+    grant.organisations.set(organisations)
+    return grant
+
+
+def _grant_audit_details(grant: ConsentGrant, receipt: ConsentReceipt) -> dict:
+    return {
+        "grant_id": grant.pk,
+        "identity_id": grant.identity_id,
+        "version": grant.version,
+        "series": str(grant.series),
+        "purposes": grant.purposes,
+        "requester_ids": sorted(grant.requesters.values_list("pk", flat=True)),
+        "organisation_ids": sorted(grant.organisations.values_list("pk", flat=True)),
+        "expires_at": grant.expires_at.isoformat(),
+        "receipt_id": str(receipt.receipt_id),
+        "receipt_sha256": receipt.document_sha256,
+    }
+
+
+def consent_revoke(
+    *, grant: ConsentGrant, owner: User, base_url: str | None = None
+) -> ConsentGrant:
+    """Withdraw consent at once: the series' current version is revoked, its queued and running
+    jobs cancelled and its published outputs marked revoked, all in one transaction."""
+    _require_owner(grant.identity, owner)
+    with transaction.atomic():
+        return _grant_revoke(grant=grant, actor=owner, base_url=base_url)
+
+
+def _grant_revoke(*, grant: ConsentGrant, actor: User, base_url: str | None) -> ConsentGrant:
+    current = ConsentGrant.objects.select_for_update().get(pk=grant_series_current(grant=grant).pk)
+    if current.revoked_at is not None:
+        raise ApplicationError("already_revoked", "This consent was already withdrawn.")
+    current.revoked_at = timezone.now()
+    current.save(update_fields=["revoked_at"])
+    jobs_cancelled, outputs_marked = _job_revocation_apply(grant=current, actor=actor)
+    receipt = consent_receipt_issue(grant=current, event=ReceiptEvent.REVOKED, base_url=base_url)
+    audit_record(
+        action="consent.revoked",
+        actor=actor,
+        subject_type="consent_grant",
+        subject_id=current.pk,
+        details={
+            "grant_id": current.pk,
+            "identity_id": current.identity_id,
+            "jobs_cancelled": jobs_cancelled,
+            "outputs_marked": outputs_marked,
+            "receipt_id": str(receipt.receipt_id),
+            "receipt_sha256": receipt.document_sha256,
+        },
+    )
+    return current
+
+
+def _job_revocation_apply(*, grant: ConsentGrant, actor: User) -> tuple[int, int]:
+    """jobs.services.job_revocation_apply, imported here (jobs depends on consent, not back).
+
+    Falls back to (0, 0) only while the jobs app has no such function yet; any other import
+    failure is a real bug and propagates, so revocation can never silently skip the jobs.
+    """
+    try:
+        from jobs import services as job_services
+    except ModuleNotFoundError as error:
+        if error.name != "jobs.services":
+            raise
+        job_services = None
+    apply = getattr(job_services, "job_revocation_apply", None)
+    if apply is None:
+        logger.warning("jobs.services.job_revocation_apply is missing: no jobs to cancel")
+        return 0, 0
+    return apply(grant=grant, actor=actor)
+
+
+# --- receipts ---------------------------------------------------------------------------------
+
+
+def consent_receipt_issue(
+    *, grant: ConsentGrant, event: str, base_url: str | None = None
+) -> ConsentReceipt:
+    """Build, sign and store the receipt for one grant event (call inside the event's
+    transaction)."""
+    receipt = ConsentReceipt(grant=grant, event=event)
+    document = receipts.receipt_sign(
+        _receipt_document(
+            grant=grant, event=event, receipt_id=receipt.receipt_id, base_url=base_url
+        ),
+        key=signing_key("receipt"),
+    )
+    receipt.document = document
+    receipt.document_sha256 = receipts.document_sha256(document)
+    receipt.full_clean()
+    receipt.save()
+    return receipt
+
+
+_STATE = {
+    ReceiptEvent.GRANTED: "given",
+    ReceiptEvent.CHANGED: "given",
+    ReceiptEvent.REVOKED: "withdrawn",
+}
+
+
+def _receipt_document(*, grant: ConsentGrant, event: str, receipt_id, base_url: str | None) -> dict:
+    base = (base_url or settings.CONSENT_PUBLIC_BASE_URL).rstrip("/")
+    now = timezone.now().replace(microsecond=0)
+    identity = grant.identity
+    requesters = sorted(grant.requesters.all(), key=lambda u: u.pk)
+    organisations = sorted(grant.organisations.all(), key=lambda o: o.pk)
+    third_parties = [f"{u.display_name} (requester account {u.pk})" for u in requesters] + [
+        f"{o.name} (organisation)" for o in organisations
+    ]
+    termination = (
+        f"Ends on {grant.expires_at.isoformat()} or when you withdraw it, whichever is first."
+    )
+    pii_categories = [
+        "Facial image (reference portraits)",
+        "Facial biometric template (dlib face descriptor)",
+        "Identity-verification video recording",
+        "Generated likeness (talking-face videos)",
+    ]
+    return {
+        "version": receipts.RECEIPT_VERSION,
+        "jurisdiction": settings.CONSENT_JURISDICTION,
+        "consentTimestamp": int(now.timestamp()),
+        "collectionMethod": (
+            "Web portal: consent grant form by the verified owner (identity verified by a "
+            "recorded statement with a one-time code and human review)"
+        ),
+        "consentReceiptID": str(receipt_id),
+        "language": "en",
+        "piiPrincipalId": f"identity:{identity.pk}",
+        "piiPrincipalName": identity.display_name,
+        "piiControllers": [
+            {
+                "piiController": settings.PLATFORM_OPERATOR,
+                "onBehalf": False,
+                "contact": settings.CONSENT_CONTROLLER_CONTACT,
+                "email": settings.CONSENT_CONTROLLER_CONTACT,
+                "address": base,
+            }
+        ],
+        "policyUrl": base + "/",
+        "services": [
+            {
+                "service": "Consented talking-face video generation",
+                "purposes": [
+                    {
+                        "purpose": purpose_label(code),
+                        "purposeCategory": [code],
+                        "consentType": "EXPLICIT",
+                        "piiCategory": pii_categories,
+                        "primaryPurpose": True,
+                        "termination": termination,
+                        "thirdPartyDisclosure": bool(third_parties),
+                        "thirdPartyName": "; ".join(third_parties),
+                    }
+                    for code in grant.purposes
+                ],
+            }
+        ],
+        "sensitive": True,
+        "spiCat": ["Biometric data (facial)"],
+        "consentRecord": {
+            "recordId": str(receipt_id),
+            "event": event,
+            "state": _STATE[event],
+            "eventTime": now.isoformat(),
+            "grantId": grant.pk,
+            "grantSeries": str(grant.series),
+            "grantVersion": grant.version,
+            "validFrom": grant.created_at.replace(microsecond=0).isoformat(),
+            "expiresAt": grant.expires_at.replace(microsecond=0).isoformat(),
+            "withdrawnAt": (
+                grant.revoked_at.replace(microsecond=0).isoformat() if grant.revoked_at else None
+            ),
+            "scope": {
+                "requesterIds": [u.pk for u in requesters],
+                "organisations": [o.name for o in organisations],
+                "purposes": list(grant.purposes),
+                "maxClipSeconds": grant.max_clip_seconds,
+                "allowedEmotions": list(grant.allowed_emotions),
+                "allowDownload": grant.allow_download,
+            },
+            "retention": (
+                "Consent records, receipts and hashes are kept for the audit log's lifetime; "
+                "portraits, face descriptors and the verification recording until you delete "
+                "them (one click on the identity page)."
+            ),
+            "withdrawalMethod": {
+                "description": "One click on the consent page; effective immediately.",
+                "url": base + reverse("consent:grant_revoke", args=[grant.pk]),
+            },
+            "receiptUrl": base + reverse("consent:grant_detail", args=[grant.pk]),
+        },
+    }
+
+
+# --- biometric deletion -----------------------------------------------------------------------
+
+
+def identity_biometrics_delete(
+    *, identity: Identity, owner: User, base_url: str | None = None
+) -> Identity:
+    """Delete portraits, descriptors and verification clips; keep only their hashes.
+
+    Active consents end too (with receipts): without a reference face no job could pass the
+    face-match rule, and jobs already queued must not run on a likeness the owner took back.
+    Files go once the transaction commits, so a rollback never leaves rows without files.
+    """
+    _require_owner(identity, owner)
+    files: list = []
+    with transaction.atomic():
+        identity = Identity.objects.select_for_update().get(pk=identity.pk)
+        if identity.biometrics_deleted:
+            raise ApplicationError("already_deleted", "This identity's biometric data is gone.")
+        now = timezone.now()
+        portraits = list(identity.portraits.filter(deleted_at__isnull=True))
+        for portrait in portraits:
+            if portrait.file:
+                files.append(portrait.file.name)
+            portrait.file = ""
+            portrait.descriptor = None
+            portrait.deleted_at = now
+            portrait.save(update_fields=["file", "descriptor", "deleted_at"])
+        clips = list(identity.verifications.exclude(clip=""))
+        for verification in clips:
+            files.append(verification.clip.name)
+            verification.clip = ""
+            verification.save(update_fields=["clip"])
+        identity.reference_descriptor = None
+        identity.biometric_deleted_at = now
+        identity.save(update_fields=["reference_descriptor", "biometric_deleted_at"])
+        revoked = []
+        for grant in identity.grants.filter(
+            revoked_at__isnull=True, superseded_at__isnull=True, expires_at__gt=now
+        ):
+            revoked.append(_grant_revoke(grant=grant, actor=owner, base_url=base_url).pk)
+        audit_record(
+            action="identity.biometrics_deleted",
+            actor=owner,
+            subject_type="identity",
+            subject_id=identity.pk,
+            details={
+                "identity_id": identity.pk,
+                "portrait_sha256": [p.sha256 for p in portraits],
+                "clip_sha256": [v.clip_sha256 for v in clips],
+                "grants_revoked": revoked,
+            },
+        )
+        storage = ReferencePortrait._meta.get_field("file").storage
+        transaction.on_commit(lambda: [storage.delete(name) for name in files])
+    return identity

@@ -1,0 +1,397 @@
+"""Portal pages for portrait owners (identities, verification, consent) and verifiers (review).
+Thin: fetch, check who may see it, call a service, render."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import Role
+from core.errors import ApplicationError
+from core.permissions import role_required
+from policy.purposes import purpose_label
+
+from . import selectors, services
+from .forms import ClipUploadForm, GrantForm, IdentityForm, PortraitForm, VerificationReviewForm
+from .models import (
+    ConsentGrant,
+    ConsentReceipt,
+    Identity,
+    IdentityVerification,
+    ReferencePortrait,
+    VerificationStatus,
+)
+
+
+def _base_url(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def _own_identity(request, pk: int) -> Identity:
+    # 404, not 403, for someone else's identity: its existence is not theirs to learn.
+    return get_object_or_404(Identity, pk=pk, owner=request.user)
+
+
+def _own_grant(request, pk: int) -> ConsentGrant:
+    return get_object_or_404(
+        ConsentGrant.objects.select_related("identity"), pk=pk, identity__owner=request.user
+    )
+
+
+@role_required(Role.OWNER)
+@require_http_methods(["GET", "POST"])
+def identity_list(request):
+    form = IdentityForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            identity = services.identity_create(
+                owner=request.user, display_name=form.cleaned_data["display_name"]
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Identity added. Now enrol a reference portrait.")
+            return redirect("consent:identity_detail", identity.pk)
+    return render(
+        request,
+        "consent/identity_list.html",
+        {"identities": selectors.identity_list_for_owner(owner=request.user), "form": form},
+    )
+
+
+@role_required(Role.OWNER)
+def identity_detail(request, pk: int):
+    identity = _own_identity(request, pk)
+    return render(
+        request,
+        "consent/identity_detail.html",
+        {
+            "identity": identity,
+            "portraits": identity.portraits.filter(deleted_at__isnull=True),
+            "portrait_form": PortraitForm(),
+            "verification": selectors.verification_latest(identity=identity),
+            "grants": selectors.grant_list_for_identity(identity=identity),
+        },
+    )
+
+
+@role_required(Role.OWNER)
+@require_POST
+def portrait_enrol(request, pk: int):
+    identity = _own_identity(request, pk)
+    form = PortraitForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["portrait"]
+        if upload.size > settings.CONSENT_PORTRAIT_MAX_BYTES:
+            messages.error(request, "The portrait is too large.")
+            return redirect("consent:identity_detail", identity.pk)
+        try:
+            services.portrait_enrol(
+                identity=identity, owner=request.user, data=upload.read(), filename=upload.name
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Reference portrait enrolled: exactly one face found.")
+    else:
+        messages.error(request, "Choose a photo to upload.")
+    return redirect("consent:identity_detail", identity.pk)
+
+
+@role_required(Role.OWNER, Role.VERIFIER, Role.ADMIN)
+def portrait_image(request, pk: int):
+    portrait = get_object_or_404(ReferencePortrait.objects.select_related("identity"), pk=pk)
+    _may_see_biometrics(request, portrait.identity)
+    if not portrait.file:
+        raise Http404
+    return FileResponse(portrait.file.open("rb"), content_type="application/octet-stream")
+
+
+def _may_see_biometrics(request, identity: Identity) -> None:
+    if identity.owner_id == request.user.pk or request.user.has_role(Role.VERIFIER, Role.ADMIN):
+        return
+    raise Http404
+
+
+@role_required(Role.OWNER)
+@require_http_methods(["GET", "POST"])
+def verification_page(request, pk: int):
+    identity = _own_identity(request, pk)
+    if request.method == "POST":
+        try:
+            services.verification_start(identity=identity, owner=request.user)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        return redirect("consent:verification_page", identity.pk)
+    verification = selectors.verification_latest(identity=identity)
+    return render(
+        request,
+        "consent/verification.html",
+        {
+            "identity": identity,
+            "verification": verification,
+            "awaiting": verification is not None
+            and verification.status == VerificationStatus.AWAITING_CLIP
+            and verification.code_used_at is None,
+            "allow_upload": settings.CONSENT_ALLOW_CLIP_UPLOAD,
+            "operator": settings.PLATFORM_OPERATOR,
+            "upload_form": ClipUploadForm(),
+            "min_seconds": settings.CONSENT_CLIP_MIN_SECONDS,
+            "max_seconds": settings.CONSENT_CLIP_MAX_SECONDS,
+        },
+    )
+
+
+@role_required(Role.OWNER)
+@require_POST
+def verification_clip(request, pk: int):
+    """Receives the MediaRecorder blob (record.js) or, when allowed, an uploaded file."""
+    verification = get_object_or_404(
+        IdentityVerification.objects.select_related("identity"),
+        pk=pk,
+        identity__owner=request.user,
+    )
+    upload = request.FILES.get("clip")
+    source = "recording" if request.POST.get("source") == "recording" else "upload"
+    if upload is None:
+        messages.error(request, "No recording arrived. Try again.")
+    elif upload.size > settings.CONSENT_CLIP_MAX_BYTES:
+        messages.error(request, "The recording is too large.")
+    else:
+        try:
+            result = services.verification_submit_clip(
+                verification=verification, owner=request.user, data=upload.read(), source=source
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            if result.status == VerificationStatus.PENDING_REVIEW:
+                messages.success(request, "Checks passed. A verifier will review your recording.")
+            else:
+                messages.error(
+                    request, "Automatic checks failed: " + " ".join(result.checks["failures"])
+                )
+    return redirect("consent:verification_page", verification.identity_id)
+
+
+@role_required(Role.OWNER, Role.VERIFIER, Role.ADMIN)
+def verification_clip_media(request, pk: int):
+    verification = get_object_or_404(IdentityVerification.objects.select_related("identity"), pk=pk)
+    _may_see_biometrics(request, verification.identity)
+    if not verification.clip:
+        raise Http404
+    return FileResponse(verification.clip.open("rb"), content_type="video/webm")
+
+
+@role_required(Role.VERIFIER, Role.ADMIN)
+def verification_queue(request):
+    return render(
+        request,
+        "consent/verification_queue.html",
+        {
+            "pending": selectors.verification_queue(),
+            "reviewed": selectors.verification_recently_reviewed(),
+        },
+    )
+
+
+@role_required(Role.VERIFIER, Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def verification_review(request, pk: int):
+    verification = get_object_or_404(
+        IdentityVerification.objects.select_related("identity", "identity__owner"), pk=pk
+    )
+    form = VerificationReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.verification_review(
+                verification=verification,
+                verifier=request.user,
+                approve=form.cleaned_data["decision"] == "approve",
+                reason=form.cleaned_data["reason"],
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Decision recorded.")
+            return redirect("consent:verification_queue")
+    return render(
+        request,
+        "consent/verification_review.html",
+        {
+            "verification": verification,
+            "portraits": verification.identity.portraits.filter(deleted_at__isnull=True),
+            "threshold": settings.CONSENT_FACE_MATCH_THRESHOLD,
+            "form": form,
+        },
+    )
+
+
+@role_required(Role.OWNER)
+@require_http_methods(["GET", "POST"])
+def grant_create(request, pk: int):
+    identity = _own_identity(request, pk)
+    form = GrantForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            grant = services.consent_grant(
+                identity=identity, owner=request.user, base_url=_base_url(request), **form.scope()
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Consent granted. Your signed receipt is below.")
+            return redirect("consent:grant_detail", grant.pk)
+    return render(
+        request, "consent/grant_form.html", {"identity": identity, "form": form, "grant": None}
+    )
+
+
+@role_required(Role.OWNER)
+@require_http_methods(["GET", "POST"])
+def grant_change(request, pk: int):
+    grant = _own_grant(request, pk)
+    form = GrantForm(request.POST or None, initial=GrantForm.initial_from_grant(grant))
+    if request.method == "POST" and form.is_valid():
+        try:
+            new = services.consent_change(
+                grant=grant, owner=request.user, base_url=_base_url(request), **form.scope()
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Consent changed: this is version {new.version}.")
+            return redirect("consent:grant_detail", new.pk)
+    return render(
+        request,
+        "consent/grant_form.html",
+        {"identity": grant.identity, "form": form, "grant": grant},
+    )
+
+
+@role_required(Role.OWNER)
+def grant_detail(request, pk: int):
+    grant = _own_grant(request, pk)
+    receipt = selectors.receipt_for_grant(grant=grant)
+    return render(
+        request,
+        "consent/grant_detail.html",
+        {
+            "grant": grant,
+            "current": selectors.grant_series_current(grant=grant),
+            "purposes": [purpose_label(code) for code in grant.purposes],
+            "receipt": receipt,
+            "receipts": ConsentReceipt.objects.filter(grant__series=grant.series),
+            "receipt_json": json.dumps(receipt.document, indent=2) if receipt else "",
+        },
+    )
+
+
+@role_required(Role.OWNER)
+@require_http_methods(["GET", "POST"])
+def grant_revoke(request, pk: int):
+    """GET: the confirmation page the receipts' withdrawal link opens. POST: withdraw now."""
+    grant = _own_grant(request, pk)
+    if request.method == "POST":
+        try:
+            revoked = services.consent_revoke(
+                grant=grant, owner=request.user, base_url=_base_url(request)
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("consent:grant_detail", grant.pk)
+        messages.success(
+            request,
+            "Consent withdrawn. New requests are refused, queued and running jobs are stopped "
+            "and earlier videos are marked revoked.",
+        )
+        return redirect("consent:grant_detail", revoked.pk)
+    return render(
+        request,
+        "consent/grant_revoke.html",
+        {"grant": grant, "current": selectors.grant_series_current(grant=grant)},
+    )
+
+
+@role_required(Role.OWNER)
+def receipt_download(request, receipt_id):
+    receipt = get_object_or_404(
+        ConsentReceipt, receipt_id=receipt_id, grant__identity__owner=request.user
+    )
+    response = HttpResponse(
+        json.dumps(receipt.document, indent=2, ensure_ascii=False),
+        content_type="application/json",
+    )
+    response["Content-Disposition"] = f'attachment; filename="consent-receipt-{receipt_id}.json"'
+    return response
+
+
+@role_required(Role.OWNER)
+@require_http_methods(["GET", "POST"])
+def biometrics_delete(request, pk: int):
+    identity = _own_identity(request, pk)
+    if request.method == "POST":
+        try:
+            services.identity_biometrics_delete(
+                identity=identity, owner=request.user, base_url=_base_url(request)
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                "Your portraits, face descriptors and recordings are deleted; only their hashes "
+                "remain for the receipts and the audit log.",
+            )
+        return redirect("consent:identity_detail", identity.pk)
+    return render(request, "consent/biometrics_delete.html", {"identity": identity})
+
+
+@role_required(Role.OWNER)
+def likeness_uses(request, pk: int):
+    identity = _own_identity(request, pk)
+    return render(
+        request,
+        "consent/likeness_uses.html",
+        {"identity": identity, "uses": selectors.likeness_uses_for_identity(identity=identity)},
+    )
+
+
+CSV_COLUMNS = (
+    "job_id",
+    "created_at",
+    "requester",
+    "organisation",
+    "purpose",
+    "status",
+    "grant_id",
+    "grant_version",
+    "published_at",
+    "output_revoked_at",
+)
+
+
+@role_required(Role.OWNER)
+def likeness_uses_csv(request, pk: int):
+    identity = _own_identity(request, pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="generations-identity-{pk}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for use in selectors.likeness_uses_for_identity(identity=identity):
+        writer.writerow([_csv_cell(getattr(use, column)) for column in CSV_COLUMNS])
+    return response
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    # Requester names are user input: stop spreadsheets from running them as formulas.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
