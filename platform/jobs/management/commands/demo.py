@@ -228,6 +228,7 @@ def _demo_submit(requester, identity, audio: Path, job_portrait: Path | None, op
     from config.celery_app import app
     from jobs import services
 
+    eager_before = app.conf.task_always_eager
     if not options["use_worker"]:
         # Eager: the real task runs in this process when the submission commits.
         app.conf.task_always_eager = True
@@ -242,6 +243,8 @@ def _demo_submit(requester, identity, audio: Path, job_portrait: Path | None, op
         )
     except services.PolicyDenied as denied:
         raise _Denied(denied.reasons) from denied
+    finally:
+        app.conf.task_always_eager = eager_before
 
 
 def _wait_for(job, *, use_worker: bool, timeout: float):
