@@ -35,6 +35,9 @@ class VisemePredictor:
         self.model = model.to(device).eval()
         self.device = torch.device(device)
         self.config = model.config
+        # Frames of silence fed before the audio: one receptive field, so no output ever sees
+        # the network's zero padding (training never showed it that; see train.py `warm`).
+        self.warmup_frames = model.config.receptive_field - 1
 
     @classmethod
     def load(
@@ -68,8 +71,10 @@ class VisemePredictor:
         n_hops = math.ceil(samples.numel() / HOP)
         # Zeros after the clip feed the look-ahead of the last frames: exactly what flush() does.
         tail = n_hops * HOP - samples.numel() + self.config.lookahead * HOP
-        features = log_mel(torch.nn.functional.pad(samples, (0, tail)))  # (F + L, 80)
-        mouth = self._run(features)[self.config.lookahead :]  # (F, 3) at 100 Hz
+        # Zeros before it give the network a silent past, as every training crop had one.
+        lead = self.warmup_frames * HOP
+        features = log_mel(torch.nn.functional.pad(samples, (lead, tail)))  # (W + F + L, 80)
+        mouth = self._run(features)[self.warmup_frames + self.config.lookahead :]  # (F, 3)
         return _to_video_frames(mouth.cpu().numpy(), 0, n_frames, fps, final=True)
 
     def streamer(self, fps: float) -> VisemeStream:
@@ -108,6 +113,8 @@ class VisemeStream:
         self._n_samples = 0
         self._emitted = 0  # video frames returned so far
         self._finished = False
+        self._skip = predictor.warmup_frames + self._lookahead  # raw outputs before frame 0
+        self._consume(np.zeros(predictor.warmup_frames * HOP, np.float32))  # the silent past
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         """Feed the next chunk of 16 kHz mono float32 audio; returns (k, 3) newly final rows."""
@@ -152,7 +159,7 @@ class VisemeStream:
         self._features = self._features[keep_from - self._features_start :]
         self._features_start = keep_from
 
-        shifted_from = max(0, self._lookahead - (self._n_raw - len(mouth)))
+        shifted_from = max(0, self._skip - (self._n_raw - len(mouth)))
         if shifted_from < len(mouth):
             self._mouth = np.concatenate([self._mouth, mouth[shifted_from:]])
 
