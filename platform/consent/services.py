@@ -86,6 +86,7 @@ def portrait_enrol(
     The face analysis runs before the transaction: it takes a second and needs no lock.
     """
     _require_owner(identity, owner)
+    identity = Identity.objects.get(pk=identity.pk)  # the caller's copy may be stale
     if identity.biometrics_deleted:
         raise ApplicationError(
             "biometrics_deleted",
@@ -135,6 +136,8 @@ def _portrait_store(
     size: tuple[int, int],
 ) -> ReferencePortrait:
     identity = Identity.objects.select_for_update().get(pk=identity.pk)
+    if identity.biometrics_deleted:
+        raise ApplicationError("biometrics_deleted", "This identity's biometric data was deleted.")
     # Checked under the lock, against the stored reference: every portrait must be one person.
     reference = identity_reference_descriptor(identity=identity)
     threshold = settings.CONSENT_FACE_MATCH_THRESHOLD
@@ -192,6 +195,7 @@ def verification_statement(*, identity: Identity, code: str) -> str:
 def verification_start(*, identity: Identity, owner: User) -> IdentityVerification:
     """Issue a statement with a fresh one-time code (valid 15 minutes); earlier unused codes die."""
     _require_owner(identity, owner)
+    identity = Identity.objects.select_for_update().get(pk=identity.pk)
     if identity.reference_descriptor is None:
         raise ApplicationError(
             "no_reference_portrait", "Enrol a reference portrait before verifying your identity."
@@ -456,6 +460,7 @@ def consent_grant(
 ) -> ConsentGrant:
     """Version 1 of a new consent, with its signed receipt."""
     _require_owner(identity, owner)
+    identity = Identity.objects.get(pk=identity.pk)
     if identity.status != IdentityStatus.VERIFIED:
         raise ApplicationError(
             "identity_not_verified", "Your identity must be verified before you grant consent."

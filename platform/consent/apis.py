@@ -1,0 +1,350 @@
+"""Consent API (`/api/v1/...`): one class per operation; fetch, call a service, serialize."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Organisation, Role, User
+from core.errors import ApplicationError
+from core.permissions import HasRole
+from generator.config import EMOTIONS
+from policy.purposes import PURPOSES
+
+from . import selectors, services
+from .models import ConsentGrant, Identity, IdentityVerification
+
+
+class IsOwner(HasRole):
+    roles = (Role.OWNER,)
+
+
+class IsVerifier(HasRole):
+    roles = (Role.VERIFIER, Role.ADMIN)
+
+
+def _base_url(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def _own_identity(request, pk: int) -> Identity:
+    return get_object_or_404(Identity, pk=pk, owner=request.user)
+
+
+def _own_grant(request, pk: int) -> ConsentGrant:
+    return get_object_or_404(
+        ConsentGrant.objects.select_related("identity"), pk=pk, identity__owner=request.user
+    )
+
+
+class IdentityOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    status = serializers.CharField()
+    verified_at = serializers.DateTimeField(allow_null=True)
+    likeness_protection = serializers.BooleanField()
+    biometric_deleted_at = serializers.DateTimeField(allow_null=True)
+    portraits = serializers.SerializerMethodField()
+
+    def get_portraits(self, identity) -> int:
+        return identity.portraits.filter(deleted_at__isnull=True).count()
+
+
+class GrantOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    identity_id = serializers.IntegerField()
+    series = serializers.UUIDField()
+    version = serializers.IntegerField()
+    state = serializers.CharField()
+    requester_ids = serializers.SerializerMethodField()
+    organisation_ids = serializers.SerializerMethodField()
+    purposes = serializers.ListField(child=serializers.CharField())
+    max_clip_seconds = serializers.IntegerField()
+    allowed_emotions = serializers.ListField(child=serializers.CharField())
+    allow_download = serializers.BooleanField()
+    expires_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    superseded_at = serializers.DateTimeField(allow_null=True)
+    receipt_id = serializers.SerializerMethodField()
+
+    def get_requester_ids(self, grant) -> list[int]:
+        return sorted(grant.requesters.values_list("pk", flat=True))
+
+    def get_organisation_ids(self, grant) -> list[int]:
+        return sorted(grant.organisations.values_list("pk", flat=True))
+
+    def get_receipt_id(self, grant) -> str | None:
+        receipt = selectors.receipt_for_grant(grant=grant)
+        return str(receipt.receipt_id) if receipt else None
+
+
+class VerificationOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    identity_id = serializers.IntegerField()
+    status = serializers.CharField()
+    statement = serializers.CharField()
+    code = serializers.CharField()
+    code_expires_at = serializers.DateTimeField()
+    checks = serializers.JSONField()
+    match_distance = serializers.FloatField(allow_null=True)
+    review_reason = serializers.CharField()
+
+
+class IdentityListApi(APIView):
+    permission_classes = [IsOwner]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ConsentIdentityListInput"
+
+        display_name = serializers.CharField(max_length=150)
+
+    @extend_schema(responses={200: IdentityOutputSerializer(many=True)})
+    def get(self, request):
+        identities = selectors.identity_list_for_owner(owner=request.user)
+        return Response(IdentityOutputSerializer(identities, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: IdentityOutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        identity = services.identity_create(owner=request.user, **data.validated_data)
+        return Response(IdentityOutputSerializer(identity).data, status=status.HTTP_201_CREATED)
+
+
+class IdentityDetailApi(APIView):
+    permission_classes = [IsOwner]
+
+    @extend_schema(responses={200: IdentityOutputSerializer})
+    def get(self, request, pk: int):
+        return Response(IdentityOutputSerializer(_own_identity(request, pk)).data)
+
+
+class PortraitEnrolApi(APIView):
+    permission_classes = [IsOwner]
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ConsentPortraitEnrolInput"
+
+        portrait = serializers.FileField()
+
+    @extend_schema(request=InputSerializer, responses={201: IdentityOutputSerializer})
+    def post(self, request, pk: int):
+        identity = _own_identity(request, pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["portrait"]
+        if upload.size > settings.CONSENT_PORTRAIT_MAX_BYTES:
+            raise ApplicationError("portrait_too_large", "The portrait is too large.")
+        services.portrait_enrol(
+            identity=identity, owner=request.user, data=upload.read(), filename=upload.name
+        )
+        identity.refresh_from_db()
+        return Response(IdentityOutputSerializer(identity).data, status=status.HTTP_201_CREATED)
+
+
+class VerificationStartApi(APIView):
+    permission_classes = [IsOwner]
+
+    @extend_schema(request=None, responses={201: VerificationOutputSerializer})
+    def post(self, request, pk: int):
+        verification = services.verification_start(
+            identity=_own_identity(request, pk), owner=request.user
+        )
+        return Response(
+            VerificationOutputSerializer(verification).data, status=status.HTTP_201_CREATED
+        )
+
+
+class VerificationClipApi(APIView):
+    """The recorded clip; `source` is "recording" unless uploads are switched on."""
+
+    permission_classes = [IsOwner]
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ConsentVerificationClipInput"
+
+        clip = serializers.FileField()
+        source = serializers.ChoiceField(choices=["recording", "upload"], default="recording")
+
+    @extend_schema(request=InputSerializer, responses={200: VerificationOutputSerializer})
+    def post(self, request, pk: int):
+        verification = get_object_or_404(
+            IdentityVerification.objects.select_related("identity"),
+            pk=pk,
+            identity__owner=request.user,
+        )
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        clip = data.validated_data["clip"]
+        if clip.size > settings.CONSENT_CLIP_MAX_BYTES:
+            raise ApplicationError("clip_too_large", "The recording is too large.")
+        verification = services.verification_submit_clip(
+            verification=verification,
+            owner=request.user,
+            data=clip.read(),
+            source=data.validated_data["source"],
+        )
+        return Response(VerificationOutputSerializer(verification).data)
+
+
+class VerificationPendingApi(APIView):
+    permission_classes = [IsVerifier]
+
+    @extend_schema(responses={200: VerificationOutputSerializer(many=True)})
+    def get(self, request):
+        return Response(
+            VerificationOutputSerializer(selectors.verification_queue(), many=True).data
+        )
+
+
+class VerificationReviewApi(APIView):
+    permission_classes = [IsVerifier]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ConsentVerificationReviewInput"
+
+        approve = serializers.BooleanField()
+        reason = serializers.CharField(max_length=2000)
+
+    @extend_schema(request=InputSerializer, responses={200: VerificationOutputSerializer})
+    def post(self, request, pk: int):
+        verification = get_object_or_404(IdentityVerification, pk=pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        verification = services.verification_review(
+            verification=verification, verifier=request.user, **data.validated_data
+        )
+        return Response(VerificationOutputSerializer(verification).data)
+
+
+class GrantScopeSerializer(serializers.Serializer):
+    requester_ids = serializers.ListField(child=serializers.IntegerField(), default=list)
+    organisation_ids = serializers.ListField(child=serializers.IntegerField(), default=list)
+    purposes = serializers.ListField(child=serializers.ChoiceField(choices=list(PURPOSES)))
+    max_clip_seconds = serializers.IntegerField(min_value=1)
+    allowed_emotions = serializers.ListField(child=serializers.ChoiceField(choices=EMOTIONS))
+    allow_download = serializers.BooleanField(default=False)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def scope(self) -> dict:
+        data = dict(self.validated_data)
+        requester_ids = set(data.pop("requester_ids"))
+        organisation_ids = set(data.pop("organisation_ids"))
+        requesters = list(User.objects.filter(pk__in=requester_ids, role=Role.REQUESTER))
+        organisations = list(Organisation.objects.filter(pk__in=organisation_ids))
+        if len(requesters) != len(requester_ids) or len(organisations) != len(organisation_ids):
+            raise ApplicationError(
+                "unknown_party", "Some requester or organisation ids do not exist."
+            )
+        return {"requesters": requesters, "organisations": organisations, **data}
+
+
+class GrantListApi(APIView):
+    permission_classes = [IsOwner]
+
+    @extend_schema(responses={200: GrantOutputSerializer(many=True)})
+    def get(self, request, pk: int):
+        grants = selectors.grant_list_for_identity(identity=_own_identity(request, pk))
+        return Response(GrantOutputSerializer(grants, many=True).data)
+
+    @extend_schema(request=GrantScopeSerializer, responses={201: GrantOutputSerializer})
+    def post(self, request, pk: int):
+        identity = _own_identity(request, pk)
+        data = GrantScopeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        grant = services.consent_grant(
+            identity=identity, owner=request.user, base_url=_base_url(request), **data.scope()
+        )
+        return Response(GrantOutputSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+
+class GrantDetailApi(APIView):
+    permission_classes = [IsOwner]
+
+    @extend_schema(responses={200: GrantOutputSerializer})
+    def get(self, request, pk: int):
+        return Response(GrantOutputSerializer(_own_grant(request, pk)).data)
+
+
+class GrantChangeApi(APIView):
+    permission_classes = [IsOwner]
+
+    @extend_schema(request=GrantScopeSerializer, responses={201: GrantOutputSerializer})
+    def post(self, request, pk: int):
+        grant = _own_grant(request, pk)
+        data = GrantScopeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        new = services.consent_change(
+            grant=grant, owner=request.user, base_url=_base_url(request), **data.scope()
+        )
+        return Response(GrantOutputSerializer(new).data, status=status.HTTP_201_CREATED)
+
+
+class GrantRevokeApi(APIView):
+    permission_classes = [IsOwner]
+
+    @extend_schema(request=None, responses={200: GrantOutputSerializer})
+    def post(self, request, pk: int):
+        revoked = services.consent_revoke(
+            grant=_own_grant(request, pk), owner=request.user, base_url=_base_url(request)
+        )
+        return Response(GrantOutputSerializer(revoked).data)
+
+
+class GrantReceiptApi(APIView):
+    """The newest signed receipt of a grant version, exactly as signed."""
+
+    permission_classes = [IsOwner]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, pk: int):
+        receipt = selectors.receipt_for_grant(grant=_own_grant(request, pk))
+        if receipt is None:
+            raise ApplicationError("no_receipt", "This grant has no receipt.", status_code=404)
+        return Response(receipt.document)
+
+
+class BiometricsDeleteApi(APIView):
+    permission_classes = [IsOwner]
+
+    @extend_schema(request=None, responses={200: IdentityOutputSerializer})
+    def delete(self, request, pk: int):
+        identity = services.identity_biometrics_delete(
+            identity=_own_identity(request, pk), owner=request.user, base_url=_base_url(request)
+        )
+        return Response(IdentityOutputSerializer(identity).data)
+
+
+class LikenessUsesApi(APIView):
+    permission_classes = [IsOwner]
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ConsentLikenessUsesOutput"
+
+        job_id = serializers.IntegerField()
+        created_at = serializers.DateTimeField()
+        requester = serializers.CharField()
+        organisation = serializers.CharField()
+        purpose = serializers.CharField()
+        status = serializers.CharField()
+        grant_id = serializers.IntegerField()
+        grant_version = serializers.IntegerField()
+        published_at = serializers.DateTimeField(allow_null=True)
+        output_revoked_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema(responses={200: OutputSerializer(many=True)})
+    def get(self, request, pk: int):
+        uses = selectors.likeness_uses_for_identity(identity=_own_identity(request, pk))
+        return Response(self.OutputSerializer(uses, many=True).data)
