@@ -20,6 +20,7 @@ Design (measurements in issue 4 and in provenance.bench):
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import os
 from collections.abc import Sequence
@@ -316,32 +317,65 @@ def _index_signs() -> np.ndarray:
     )  # (WORD_COUNT, INDEX_BITS)
 
 
+def _cluster(chunks: np.ndarray, clusters: int) -> np.ndarray:
+    """Group samples carrying the same word, (N,) int labels.
+
+    The decoder adds a content bias common to every frame of a clip (measured: chunks of different
+    words correlate 0.3-0.7), so samples are compared after removing their mean; then a few rounds
+    of spherical k-means from mutually distant seeds (N <= DETECT_SAMPLES, so this is tiny).
+    """
+    centred = chunks - chunks.mean(axis=0, keepdims=True)  # (N, 30)
+    unit = centred / (np.linalg.norm(centred, axis=1, keepdims=True) + 1e-6)
+    seeds = [0]
+    while len(seeds) < min(clusters, len(unit)):
+        closeness = (unit @ unit[seeds].T).max(axis=1)  # (N,)
+        seeds.append(int(np.argmin(closeness)))
+    centres = unit[seeds]  # (K, 30)
+    labels = np.zeros(len(unit), int)
+    for _ in range(5):
+        labels = np.argmax(unit @ centres.T, axis=1)
+        centres = np.stack(
+            [
+                unit[labels == k].sum(axis=0) if (labels == k).any() else centres[k]
+                for k in range(len(centres))
+            ]
+        )
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True) + 1e-6
+    return labels
+
+
 def _assign_words(soft: np.ndarray) -> np.ndarray:
-    """Word index of each sampled frame, (N,) int: index bits, then agreement with the others."""
+    """Word index of each sampled frame (in time order), (N,) int.
+
+    Clusters give which samples share a word; which word each cluster is comes from the index
+    bits summed over its samples and from time order (runs go 0, 1, 2, 0, ...: consecutive samples
+    in different clusters mostly step +1), over the WORD_COUNT! ways to name the clusters.
+    """
+    labels = _cluster(soft[:, INDEX_BITS:], WORD_COUNT)
     index_score = soft[:, :INDEX_BITS] @ _index_signs().T  # (N, WORD_COUNT)
-    chunks = soft[:, INDEX_BITS:]  # (N, 30)
-    assignment = np.argmax(index_score, axis=1)
-    for _ in range(3):
-        scores = index_score.copy()
-        for k in range(WORD_COUNT):
-            members = assignment == k
-            total = chunks[members].sum(axis=0)  # (30,)
-            others = total[None, :] - chunks * members[:, None]  # leave each frame out of its own
-            scores[:, k] += np.sum(chunks * np.sign(others), axis=1) / CHUNK_BITS * 2.0
-        new = np.argmax(scores, axis=1)
-        if np.array_equal(new, assignment):
-            break
-        assignment = new
-    return assignment
+    best, best_score = None, -np.inf
+    for naming in itertools.permutations(range(WORD_COUNT)):
+        words = np.array(naming)[labels]  # (N,)
+        score = index_score[np.arange(len(words)), words].sum()
+        steps = (words[1:] - words[:-1]) % WORD_COUNT
+        score += np.sum(steps == 1) - np.sum(steps > 1)
+        if score > best_score:
+            best, best_score = words, score
+    return best
 
 
 def detect_watermark(frames: Sequence[np.ndarray], key: bytes) -> WatermarkDetection:
     """Read the payload from frames of any size; identify only at false-positive <= 1e-9."""
     positions = sample_positions(len(frames))
-    nothing = WatermarkDetection(False, None, None, 0.0, 1.0, len(positions))
-    if not positions:
+    return detect_from_logits(frame_logits([frames[i] for i in positions]), key)
+
+
+def detect_from_logits(logits: np.ndarray, key: bytes) -> WatermarkDetection:
+    """The decision part of `detect_watermark`, from decoder logits (n, 32) of sampled frames."""
+    nothing = WatermarkDetection(False, None, None, 0.0, 1.0, len(logits))
+    if len(logits) == 0:
         return nothing
-    soft = _soft_bits(frame_logits([frames[i] for i in positions]), key)  # (n, 32)
+    soft = _soft_bits(logits, key)  # (n, 32)
     assignment = _assign_words(soft)
     observed = np.zeros(CODEWORD_BITS, np.uint8)
     for k in range(WORD_COUNT):
@@ -353,7 +387,9 @@ def detect_watermark(frames: Sequence[np.ndarray], key: bytes) -> WatermarkDetec
     decoded = decode_codeword(observed, key)
     if decoded is None:
         return nothing
-    fp = binomial_false_positive(decoded.agreeing_bits, CODEWORD_BITS, 2**RECORD_ID_BITS)
+    # every valid record id, times the ways the clusters could have been named
+    candidates = 2**RECORD_ID_BITS * math.factorial(WORD_COUNT)
+    fp = binomial_false_positive(decoded.agreeing_bits, CODEWORD_BITS, candidates)
     identified = fp <= MAX_FALSE_POSITIVE
     return WatermarkDetection(
         identified=identified,
@@ -361,7 +397,7 @@ def detect_watermark(frames: Sequence[np.ndarray], key: bytes) -> WatermarkDetec
         value_hex=decoded.value_hex if identified else None,
         confidence=decoded.agreeing_bits / CODEWORD_BITS,
         false_positive_probability=fp,
-        frames_used=len(positions),
+        frames_used=len(logits),
     )
 
 
