@@ -1,0 +1,75 @@
+"""The checks and the verdict on their own, without the database."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage.data import coffee
+
+from detection.checks import RegisteredPayload, fingerprint_check, watermark_check
+from detection.sampling import sample_upload
+from detection.verdict import RegistryEntry, decide_verdict
+from provenance.manifest import ManifestReport
+from provenance.media import MediaLimits
+
+
+def test_a_single_marked_frame_points_at_its_record_but_never_identifies(
+    platform_output, watermark_key
+):
+    sample = sample_upload(platform_output.path, MediaLimits())
+    registered = [
+        RegisteredPayload(platform_output.record_id, platform_output.published.payload_hex),
+        RegisteredPayload(7, "0123456789abcdef"),
+    ]
+    # The middle sample sits mid-run, where the encoder has not smeared the previous word in.
+    middle = sample.watermark_frames[len(sample.watermark_frames) // 2]
+    check = watermark_check([middle], watermark_key, registered)
+    assert not check.identified
+    assert check.partial_record_id == platform_output.record_id
+    assert check.partial_false_positive <= 1e-6
+
+
+def test_an_unmarked_image_matches_no_registered_payload(watermark_key):
+    registered = [RegisteredPayload(7, "0123456789abcdef")]
+    check = watermark_check([coffee()], watermark_key, registered)
+    assert not check.identified
+    assert check.partial_record_id is None
+
+
+def test_flat_frames_give_no_fingerprint_to_match():
+    grey = np.full((256, 256, 3), 128, np.uint8)
+    check = fingerprint_check([grey], [(1, "0" * 64)])
+    assert check.distance is None
+    assert check.record_id is None
+
+
+def test_the_nearest_fingerprint_names_its_record(platform_output):
+    sample = sample_upload(platform_output.path, MediaLimits())
+    registered = [(9, "f" * 64)] + [
+        (platform_output.record_id, h) for h in platform_output.published.fingerprints
+    ]
+    check = fingerprint_check(sample.fingerprint_frames, registered)
+    assert check.record_id == platform_output.record_id
+    assert check.distance <= 4
+
+
+@pytest.mark.parametrize("kind,expected", [("video", "platform"), ("image", "altered_copy")])
+def test_an_identified_watermark_is_platform_only_in_a_video(platform_output, kind, expected):
+    from detection.checks import FingerprintCheck, WatermarkCheck
+
+    sample = sample_upload(platform_output.path, MediaLimits())
+    sample = type(sample)(**{**sample.__dict__, "kind": kind})
+    watermark = WatermarkCheck(True, 5, "ab" * 8, 1.0, 1e-12, 10, "decoded", None, 1.0)
+    entry = RegistryEntry(5, "ab" * 8, "urn:x", "0" * 64, 512, 512, 4.0)
+    verdict = decide_verdict(
+        upload_sha256="1" * 64,
+        sample=sample,
+        watermark=watermark,
+        manifest=ManifestReport("missing", (), None, (), None, None, None),
+        fingerprint=FingerprintCheck(None, None, None, ()),
+        entry_by_record=lambda record_id: entry if record_id == 5 else None,
+        entry_by_manifest=lambda manifest_id: None,
+    )
+    assert verdict.verdict == expected
+    assert verdict.record_id == 5
+    assert "The C2PA manifest was removed." in verdict.differences
