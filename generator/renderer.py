@@ -97,7 +97,7 @@ class FaceRenderer:
             axis=-1,
         ).astype(np.float32)  # (512, 512, 2) source coords with no motion
         self._mouth = _MouthMap(landmarks, self._iod, geometry)
-        self._lid_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._canvas_cache: dict[int, _PreparedCanvas] = {}
         self._eyes = [
             _EyeMap(landmarks[EYE_RIGHT], landmarks[BROW_RIGHT], self._iod, geometry),
             _EyeMap(landmarks[EYE_LEFT], landmarks[BROW_LEFT], self._iod, geometry),
@@ -146,34 +146,56 @@ class FaceRenderer:
         return coords, overlays
 
     def render(self, latent: np.ndarray, canvas: np.ndarray) -> np.ndarray:
-        """(C,) latent + (512, 512, 3) uint8 canvas -> (512, 512, 3) uint8 RGB frame."""
+        """(C,) latent + (512, 512, 3) uint8 canvas -> (512, 512, 3) uint8 RGB frame.
+
+        Canvases are treated as immutable: their 4-channel copy and lid-filled copy are
+        cached by identity (provenance hands in a few fixed marked canvases).
+        """
         coords, overlays = self.source_map(latent)
-        frame = cv2.remap(canvas, coords, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        if overlays:
-            blinking = any(isinstance(overlay.part, _EyeMap) for overlay in overlays)
-            lids = self._lid_canvas(canvas) if blinking else None
-            for overlay in overlays:
-                region = frame[overlay.rows, overlay.cols]
-                overlay.part.paint(region, overlay.data, coords[overlay.rows, overlay.cols], lids)
+        prepared = self._prepared(canvas)
+        # OpenCV's 4-channel remap is vectorised and twice as fast as the 3-channel one.
+        warped = cv2.remap(
+            prepared.rgba, coords, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )
+        frame = cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB)  # (512, 512, 3)
+        for overlay in overlays:
+            lids = prepared.lids(self._eyes) if isinstance(overlay.part, _EyeMap) else None
+            region = frame[overlay.rows, overlay.cols]
+            overlay.part.paint(region, overlay.data, coords[overlay.rows, overlay.cols], lids)
         return frame
 
-    def _lid_canvas(self, canvas: np.ndarray) -> np.ndarray:
-        """The canvas with both eye openings filled with lid skin (cached per canvas).
+    def _prepared(self, canvas: np.ndarray) -> _PreparedCanvas:
+        key = id(canvas)
+        cached = self._canvas_cache.get(key)
+        if cached is not None and cached.canvas is canvas:
+            return cached
+        prepared = _PreparedCanvas(canvas, cv2.cvtColor(canvas, cv2.COLOR_RGB2RGBA))
+        if len(self._canvas_cache) >= 8:  # a few alternating watermark canvases at most
+            self._canvas_cache.pop(next(iter(self._canvas_cache)))
+        self._canvas_cache[key] = prepared
+        return prepared
+
+
+class _PreparedCanvas:
+    """One canvas, ready to warp: RGBA for the fast remap, lid-filled copy made on demand."""
+
+    def __init__(self, canvas: np.ndarray, rgba: np.ndarray) -> None:
+        self.canvas = canvas
+        self.rgba = rgba  # (512, 512, 4)
+        self._lids: np.ndarray | None = None
+
+    def lids(self, eyes: list[_EyeMap]) -> np.ndarray:
+        """The canvas with both eye openings filled with lid skin.
 
         Built from the canvas being warped, so a watermarked canvas keeps its own pixels
         everywhere but inside the eye openings while they are covered by a lid.
         """
-        key = id(canvas)
-        cached = self._lid_cache.get(key)
-        if cached is not None and cached[0] is canvas:
-            return cached[1]
-        lids = canvas.copy()
-        for eye in self._eyes:
-            eye.fill_opening(lids)
-        if len(self._lid_cache) >= 8:  # a few alternating watermark canvases at most
-            self._lid_cache.pop(next(iter(self._lid_cache)))
-        self._lid_cache[key] = (canvas, lids)
-        return lids
+        if self._lids is None:
+            lids = self.canvas.copy()
+            for eye in eyes:
+                eye.fill_opening(lids)
+            self._lids = lids
+        return self._lids
 
 
 @dataclass
@@ -228,13 +250,13 @@ class _MouthMap:
         half = max(2.0, (corner_r[0] - corner_l[0]) / 2.0)
         centre = (corner_r[0] + corner_l[0]) / 2.0
         shape = np.sqrt(np.clip(1.0 - ((xs - centre) / half) ** 2, 0.0, 1.0))
-        jaw = landmarks[JAW][3:14]
+        jaw = landmarks[JAW][4:13]
         chin = np.interp(xs, jaw[:, 0], jaw[:, 1])
         span = max(4.0, (jaw[-1, 0] - jaw[0, 0]) / 2.0)
         jaw_centre = (jaw[-1, 0] + jaw[0, 0]) / 2.0
         taper = np.cos(np.clip((xs - jaw_centre) / span, -1.0, 1.0) * np.pi / 2) ** 2
         self.top = float(landmarks[33, 1] + 0.04 * iod)  # just under the nose
-        self.bottom = float(np.max(chin) + 0.6 * iod)  # into the neck: a gentle squash
+        self.bottom = float(np.max(chin) + 0.45 * iod)  # into the neck: a gentle squash
         self._lut = _curve_lut(upper0, lower0, (upper0 + lower0) / 2.0, shape, chin, taper)
         self.region = (float(jaw[0, 0]), self.top, float(jaw[-1, 0]), self.bottom)
         middle = np.abs(xs - centre) < half / 2
