@@ -18,6 +18,7 @@ def demo_files(tmp_path, astronaut_png, cameraman_png, short_speech_wav):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_demo_exits_3_with_the_reasons_for_another_persons_portrait(demo_files, capsys):
     portrait, other, audio, out = demo_files
     with pytest.raises(SystemExit) as exit_info:

@@ -1,0 +1,224 @@
+"""Real PostgreSQL + Redis + Celery worker processes on loopback, started and stopped by PID.
+
+A worker is SIGKILLed while it renders; Redis redelivers the unacknowledged task to a second
+worker, which takes the job over and publishes it: exactly one signed output, no orphan files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+pytestmark = [pytest.mark.servers, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"nothing listens on port {port} after {timeout} s")
+
+
+def _stop(process: subprocess.Popen, *, group: bool = False) -> None:
+    if process.poll() is not None:
+        return
+    if group:
+        os.killpg(process.pid, signal.SIGTERM)
+    else:
+        process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL) if group else process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_url():
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed (apt-get install -y redis-server)")
+    port = _free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port),
+         "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        _wait_for_port(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        _stop(server)
+
+
+@pytest.fixture
+def postgres_url():
+    if not (PG_BIN / "initdb").exists():
+        pytest.fail("PostgreSQL 15 is not installed (apt-get install -y postgresql)")
+    # Not under pytest's tmp_path: its 0700 parents would keep the postgres user out.
+    folder = Path(tempfile.mkdtemp(prefix="jobs-pg-"))
+    folder.chmod(0o755)
+    data = folder / "data"
+    shutil.chown(folder, "postgres", "postgres")
+    port = _free_port()
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [*as_postgres, str(PG_BIN / "initdb"), "-D", str(data),
+         "--auth=trust", "-N", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )  # fmt: skip
+    server = subprocess.Popen(
+        [*as_postgres, str(PG_BIN / "postgres"), "-D", str(data),
+         "-c", "listen_addresses=127.0.0.1", "-c", f"port={port}",
+         "-c", f"unix_socket_directories={folder}", "-c", "fsync=off"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        _wait_for_port(port)
+        subprocess.run(
+            [*as_postgres, str(PG_BIN.parent / "bin" / "createdb"), "-h", "127.0.0.1",
+             "-p", str(port), "-U", "postgres", "platform"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        yield f"postgres://postgres@127.0.0.1:{port}/platform"
+    finally:
+        # runuser forwards SIGTERM to postgres (smart shutdown); stopped by PID, never by name.
+        _stop(server)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def stack_env(redis_url, postgres_url, tmp_path):
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=postgres_url,
+        CELERY_BROKER_URL=redis_url,
+        VAR_DIR=str(tmp_path / "var"),
+        # Short enough for the test: Redis hands an unacknowledged task to another worker after
+        # 8 s, and a job silent for 4 s may be taken over.
+        JOBS_VISIBILITY_TIMEOUT="8",
+        JOBS_LEASE_SECONDS="4",
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=REPO, env=env, check=True, timeout=300,
+    )  # fmt: skip
+    return env
+
+
+def _worker(env: dict, log: Path) -> subprocess.Popen:
+    celery = Path(sys.executable).parent / "celery"
+    with open(log, "ab") as handle:
+        return subprocess.Popen(
+            [str(celery), "--workdir", "platform", "-A", "config", "worker",
+             "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+            cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the SIGKILL takes the pool child too
+        )  # fmt: skip
+
+
+def _job_row(database_url: str) -> dict | None:
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute(
+            "SELECT id, status, stage, frames_done, attempts FROM jobs_generationjob"
+            " ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("id", "status", "stage", "frames_done", "attempts"), row, strict=True))
+
+
+def _count(database_url: str, table: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+
+
+@pytest.fixture
+def speech_6s(tmp_path) -> Path:
+    path = tmp_path / "speech.wav"
+    subprocess.run(
+        ["espeak-ng", "-v", "en-us", "-w", str(path),
+         "Good evening. The council met today and agreed to fund new schools and parks."],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return path
+
+
+def test_a_worker_killed_mid_job_yields_exactly_one_signed_output(
+    stack_env, tmp_path, astronaut_png, speech_6s
+):
+    from provenance.c2pa_ca import ensure_platform_ca
+    from provenance.manifest import read_manifest
+
+    portrait = tmp_path / "portrait.png"
+    portrait.write_bytes(astronaut_png)
+    out = tmp_path / "out.mp4"
+    logs = tmp_path / "worker.log"
+    first = _worker(stack_env, logs)
+    second = None
+    demo = subprocess.Popen(
+        [sys.executable, "manage.py", "demo", "--portrait", str(portrait), "--audio",
+         str(speech_6s), "--out", str(out), "--json", "--use-worker", "--timeout", "400"],
+        cwd=REPO, env=stack_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        row = None
+        while time.monotonic() < deadline:
+            row = _job_row(stack_env["DATABASE_URL"])
+            if row and row["stage"] == "rendering" and row["frames_done"] > 0:
+                break
+            assert demo.poll() is None, demo.communicate()
+            time.sleep(0.1)
+        assert row and row["stage"] == "rendering", f"the job never rendered: {row}"
+        os.killpg(first.pid, signal.SIGKILL)  # mid-render, no chance to clean up
+        first.wait(timeout=10)
+        second = _worker(stack_env, logs)
+        stdout, stderr = demo.communicate(timeout=400)
+        assert demo.returncode == 0, stderr[-3000:] + logs.read_text()[-3000:]
+    finally:
+        for process in (demo, first, second):
+            if process is not None and process.poll() is None:
+                _stop(process, group=process is not demo)
+
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    row = _job_row(stack_env["DATABASE_URL"])
+    assert (row["status"], row["attempts"]) == ("done", 2)
+    assert _count(stack_env["DATABASE_URL"], "jobs_outputrecord") == 1
+    outputs = Path(stack_env["VAR_DIR"]) / "media" / "outputs"
+    files = sorted(p for p in outputs.rglob("*") if p.is_file())
+    assert len(files) == 1, files  # the signed output only: no partial or temporary file
+    root = ensure_platform_ca(Path(stack_env["VAR_DIR"]) / "keys" / "c2pa").root_pem
+    assert read_manifest(files[0], root).state == "trusted"
+    assert summary["record_id"] == row["id"]
