@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -20,7 +21,7 @@ class IsAuditReviewer(HasRole):
     roles = (Role.AUDITOR, Role.ADMIN)
 
 
-class EventOutputSerializer(serializers.Serializer):
+class AuditEventSerializer(serializers.Serializer):
     seq = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     actor_id = serializers.IntegerField(allow_null=True)
@@ -36,7 +37,7 @@ class EventOutputSerializer(serializers.Serializer):
     leaf_hash = serializers.CharField()
 
 
-class CheckpointOutputSerializer(serializers.Serializer):
+class AuditCheckpointSerializer(serializers.Serializer):
     tree_size = serializers.IntegerField()
     root_hash = serializers.CharField()
     created_at = serializers.DateTimeField()
@@ -49,7 +50,7 @@ class AuditEventListApi(APIView):
 
     permission_classes = [IsAuditReviewer]
 
-    class FilterSerializer(serializers.Serializer):
+    class AuditEventFilterSerializer(serializers.Serializer):
         actor = serializers.CharField(required=False, max_length=150)
         subject_type = serializers.CharField(required=False, max_length=64)
         subject_id = serializers.CharField(required=False, max_length=64)
@@ -60,20 +61,24 @@ class AuditEventListApi(APIView):
         client_ip = serializers.IPAddressField(required=False)
         before = serializers.IntegerField(required=False, min_value=0, max_value=2**62)
 
-    class OutputSerializer(serializers.Serializer):
-        events = EventOutputSerializer(many=True)
+    class AuditEventPageSerializer(serializers.Serializer):
+        events = AuditEventSerializer(many=True)
         next_before = serializers.IntegerField(allow_null=True)
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
+    @extend_schema(
+        operation_id="audit_events_list",
+        parameters=[AuditEventFilterSerializer],
+        responses={200: AuditEventPageSerializer},
+    )
     def get(self, request):
-        query = self.FilterSerializer(data=request.query_params)
+        query = self.AuditEventFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = dict(query.validated_data)
         before = data.pop("before", None)
         page = selectors.audit_event_page(filters=selectors.AuditFilter(**data), before=before)
         return Response(
             {
-                "events": EventOutputSerializer(page.events, many=True).data,
+                "events": AuditEventSerializer(page.events, many=True).data,
                 "next_before": page.older_than,
             }
         )
@@ -84,19 +89,21 @@ class AuditEventDetailApi(APIView):
 
     permission_classes = [IsAuditReviewer]
 
-    class ProofSerializer(serializers.Serializer):
+    class AuditProofSerializer(serializers.Serializer):
         tree_size = serializers.IntegerField()
         leaf_hash = serializers.CharField()
         path = serializers.ListField(child=serializers.CharField())
         root_hash = serializers.CharField()
         verified = serializers.BooleanField()
 
-    class OutputSerializer(serializers.Serializer):
-        event = EventOutputSerializer()
+    class AuditEventWithProofSerializer(serializers.Serializer):
+        event = AuditEventSerializer()
         proof = serializers.DictField(allow_null=True)
-        checkpoint = CheckpointOutputSerializer(allow_null=True)
+        checkpoint = AuditCheckpointSerializer(allow_null=True)
 
-    @extend_schema(responses={200: OutputSerializer})
+    @extend_schema(
+        operation_id="audit_event_detail", responses={200: AuditEventWithProofSerializer}
+    )
     def get(self, request, seq: int):
         event = selectors.audit_event_get(seq=seq)
         if event is None:
@@ -109,9 +116,9 @@ class AuditEventDetailApi(APIView):
             checkpoint = AuditCheckpoint.objects.get(tree_size=proof.tree_size)
         return Response(
             {
-                "event": EventOutputSerializer(event).data,
-                "proof": self.ProofSerializer(proof).data if proof else None,
-                "checkpoint": CheckpointOutputSerializer(checkpoint).data if checkpoint else None,
+                "event": AuditEventSerializer(event).data,
+                "proof": self.AuditProofSerializer(proof).data if proof else None,
+                "checkpoint": AuditCheckpointSerializer(checkpoint).data if checkpoint else None,
             }
         )
 
@@ -121,20 +128,20 @@ class AuditIntegrityApi(APIView):
 
     permission_classes = [IsAuditReviewer]
 
-    class OutputSerializer(serializers.Serializer):
+    class AuditIntegritySerializer(serializers.Serializer):
         log_size = serializers.IntegerField()
-        checkpoint = CheckpointOutputSerializer(allow_null=True)
+        checkpoint = AuditCheckpointSerializer(allow_null=True)
         events_since_checkpoint = serializers.IntegerField()
         last_verified_at = serializers.DateTimeField(allow_null=True)
         last_verified_ok = serializers.BooleanField(allow_null=True)
 
-    @extend_schema(responses={200: OutputSerializer})
+    @extend_schema(responses={200: AuditIntegritySerializer})
     def get(self, request):
         status = selectors.audit_integrity_status()
         return Response(
             {
                 "log_size": status.log_size,
-                "checkpoint": CheckpointOutputSerializer(status.checkpoint).data
+                "checkpoint": AuditCheckpointSerializer(status.checkpoint).data
                 if status.checkpoint
                 else None,
                 "events_since_checkpoint": status.events_since_checkpoint,
@@ -149,12 +156,12 @@ class AuditReportApi(APIView):
 
     permission_classes = [IsAuditReviewer]
 
-    class WindowSerializer(serializers.Serializer):
+    class AuditReportWindowSerializer(serializers.Serializer):
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
 
-    @extend_schema(parameters=[WindowSerializer], responses={200: serializers.DictField()})
+    @extend_schema(parameters=[AuditReportWindowSerializer], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        query = self.WindowSerializer(data=request.query_params)
+        query = self.AuditReportWindowSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         return Response(audit_report(**query.validated_data).as_dict())

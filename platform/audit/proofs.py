@@ -128,3 +128,8 @@ def inclusion_proof_for(
         root_hash=checkpoint.root_hash,
         verified=verified,
     )
+
+
+def subtree_cache_warm(*, tree_size: int) -> None:
+    """Cache every complete aligned subtree of 256+ leaves within the first `tree_size` leaves."""
+    SubtreeRoots().range_root(0, tree_size)

@@ -58,3 +58,11 @@ def test_an_event_after_the_latest_checkpoint_has_no_proof_yet(log_of_700):
 
     event = audit_record(action="test.event")
     assert audit_event_proof(event=event) is None
+
+
+def test_the_periodic_check_warms_the_subtree_cache(log_of_700):
+    from audit.services import audit_periodic_check
+
+    AuditSubtreeRoot.objects.all().delete()
+    audit_periodic_check()
+    assert AuditSubtreeRoot.objects.filter(level=8, index=1).exists()
