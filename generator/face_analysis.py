@@ -36,6 +36,9 @@ EYE_LINE_Y = 0.40 * CANVAS  # where the eye midpoint sits on the canvas
 INTER_OCULAR_PX = 0.23 * CANVAS  # eye-centre distance on the canvas (~118 px)
 HOG_MIN_SCORE = 0.5  # HOG scores below this are mostly textures (the astronaut's suit patch: 0.12)
 CNN_MIN_CONFIDENCE = 0.5
+HOG_MAX_SIDE = 1024  # larger portraits are searched on a copy this size
+HOG_UPSAMPLE_MAX_SIDE = 640  # up to this size HOG also looks at 2x (finds 40-px faces)
+CNN_MAX_SIDE = 800  # the CNN fallback costs ~2 s per 0.3 Mpx on one core
 MAX_TURN = 0.25  # nose tip must sit in the middle half between the jaw ends
 
 
@@ -143,21 +146,37 @@ def load_models() -> None:
 
 
 def detect_faces(image: np.ndarray) -> list[FaceBox]:
-    """Every face in the image: HOG first, the CNN detector only when HOG finds none."""
+    """Every face in the image: HOG first, the CNN detector only when HOG finds none.
+
+    Detection runs on a copy scaled down to HOG_MAX_SIDE / CNN_MAX_SIDE (a 40 Mpx portrait
+    would take minutes at full size); boxes come back in the image's own pixels.
+    """
     image = _as_rgb(image)
-    rects, scores, _ = _hog_detector().run(image, 1, 0.0)
+    small, scale = _scaled(image, HOG_MAX_SIDE)
+    upsample = 1 if max(small.shape[:2]) <= HOG_UPSAMPLE_MAX_SIDE else 0
+    rects, scores, _ = _hog_detector().run(small, upsample, 0.0)
     boxes = [
-        _box(rect, score)
+        _box(rect, score, scale)
         for rect, score in zip(rects, scores, strict=True)
         if score >= HOG_MIN_SCORE
     ]
     if boxes:
         return boxes
+    small, scale = _scaled(image, CNN_MAX_SIDE)
     return [
-        _box(found.rect, found.confidence)
-        for found in _cnn_detector()(image, 0)
+        _box(found.rect, found.confidence, scale)
+        for found in _cnn_detector()(small, 0)
         if found.confidence >= CNN_MIN_CONFIDENCE
     ]
+
+
+def _scaled(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """The image shrunk so its longer side is at most max_side, and the factor used."""
+    scale = min(1.0, max_side / max(image.shape[:2]))
+    if scale == 1.0:
+        return image, 1.0
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
 def face_descriptors(image: np.ndarray) -> list[np.ndarray]:
@@ -200,8 +219,11 @@ def _descriptor(image: np.ndarray, box: FaceBox) -> np.ndarray:
     return np.array(_recogniser().compute_face_descriptor(image, shape), dtype=np.float32)
 
 
-def _box(rect: dlib.rectangle, score: float) -> FaceBox:
-    return FaceBox(rect.left(), rect.top(), rect.right(), rect.bottom(), float(score))
+def _box(rect: dlib.rectangle, score: float, scale: float = 1.0) -> FaceBox:
+    left, top, right, bottom = (
+        round(v / scale) for v in (rect.left(), rect.top(), rect.right(), rect.bottom())
+    )
+    return FaceBox(left, top, right, bottom, float(score))
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from generator.face_analysis import (
     INTER_OCULAR_PX,
     analyse_portrait,
     descriptor_distance,
+    detect_faces,
     face_descriptors,
     load_image,
 )
@@ -129,3 +130,10 @@ def test_the_pixel_cap_is_configurable(astronaut):
 def test_it_rejects_a_missing_file(tmp_path):
     with pytest.raises(ImageError, match="not found"):
         load_image(tmp_path / "absent.png")
+
+
+def test_a_large_portrait_is_detected_on_a_smaller_copy_and_measured_at_full_size(astronaut):
+    large = cv2.resize(astronaut, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)  # 2048 px
+    (box,) = detect_faces(large)
+    assert 330 < box.width < 400  # the 90-px face, four times over, in the image's own pixels
+    assert analyse_portrait(large).aligned.shape == (512, 512, 3)
