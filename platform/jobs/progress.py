@@ -40,8 +40,13 @@ class ProgressWriter:
         self.frames_total = max(1, frames_total)
         self._last_save = 0.0
 
-    def stage(self, stage: str) -> None:
-        self._save(stage=stage, progress=STAGE_START[stage], force=True)
+    def stage(self, stage: str, within: float = 0.0) -> None:
+        """Enter `stage` (or move `within` it, 0..1 of its slice, for steps without frames)."""
+        stages = list(STAGE_START)
+        start = STAGE_START[stage]
+        following = stages[stages.index(stage) + 1] if stage != JobStage.DONE else stage
+        progress = start + (STAGE_START[following] - start) * min(max(within, 0.0), 1.0)
+        self._save(stage=stage, progress=progress, force=True)
 
     def frame(self, frames_done: int) -> None:
         """Called after each encoded frame."""

@@ -666,6 +666,7 @@ def _run_claimed(job: GenerationJob) -> RunOutcome:
     image = load_image(str(inputs.media_path(job.portrait_file)))
     analysis = analyse_portrait(image)
     phase("analyse")
+    writer.stage(JobStage.ANALYSING, within=0.3)
     clip = load_audio(
         str(inputs.media_path(job.audio_file)),
         max_seconds=settings.JOBS_MAX_AUDIO_DECODE_SECONDS,
@@ -674,6 +675,7 @@ def _run_claimed(job: GenerationJob) -> RunOutcome:
     payload = payload_for_record(job.pk, secret_bytes("watermark"))
     marked = mark_appearance(analysis.aligned, payload)
     phase("watermark_appearance")
+    writer.stage(JobStage.ANALYSING, within=0.9)
     config = RenderConfig()
     controls = controls_from(job.controls)
     frames = render(analysis, clip, controls, config, appearance=marked)
