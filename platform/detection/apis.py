@@ -38,9 +38,17 @@ PDQ_ALGORITHM = "pdq"
 
 
 class _DetectionApi(APIView):
+    """Reads are cheap and keep the default anonymous/user rates (a client polls them)."""
+
     permission_classes = [AllowAny]
+
+
+class _CheckingApi(_DetectionApi):
+    """Checks cost seconds of CPU: they share the "detection" rate limit with the portal form."""
+
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = SCOPE
+    parser_classes = [MultiPartParser, FormParser]
 
 
 class _FileInput(serializers.Serializer):
@@ -58,15 +66,23 @@ class DetectionOutputSerializer(serializers.Serializer):
 
 
 def _uploaded_file(request):
+    # Refuse a declared oversize body before Django spools it to disk; a body without a length
+    # is still capped while it is copied (services._store_upload).
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    limit = settings.DETECTION_MAX_BYTES + 2**20  # room for the multipart envelope
+    if declared.isdigit() and int(declared) > limit:
+        raise ApplicationError(
+            "media_too_large",
+            f"the upload exceeds the cap of {settings.DETECTION_MAX_BYTES} bytes",
+            status_code=413,
+        )
     data = _FileInput(data=request.data)
     data.is_valid(raise_exception=True)
     return data.validated_data["file"]
 
 
-class DetectionCreateApi(_DetectionApi):
+class DetectionCreateApi(_CheckingApi):
     """Check an image or clip: 200 with the verdict, or 202 + poll URL for clips over 15 s."""
-
-    parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(request=_FileInput, responses={200: DetectionOutputSerializer})
     def post(self, request):
@@ -130,12 +146,10 @@ class MatchesByBindingApi(_DetectionApi):
         )
 
 
-class MatchesByContentApi(_DetectionApi):
+class MatchesByContentApi(_CheckingApi):
     """C2PA Soft Binding Resolution: manifests of platform outputs this content comes from.
 
     The content is checked like any detection (and audit-logged the same way)."""
-
-    parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(request=_FileInput)
     def post(self, request):

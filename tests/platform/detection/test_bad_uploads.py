@@ -90,3 +90,18 @@ def test_the_portal_form_is_rate_limited(client, settings, unrelated_image):
     finally:
         ScopedRateThrottle.THROTTLE_RATES = original
     assert statuses == [400, 400, 429]
+
+
+def test_it_refuses_a_declared_oversize_upload_before_reading_it(settings, unrelated_image):
+    settings.DETECTION_MAX_BYTES = 1000
+    upload = SimpleUploadedFile("big.png", unrelated_image.read_bytes() * 20)
+    response = APIClient().post("/api/v1/detections", {"file": upload}, format="multipart")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "media_too_large"
+
+
+def test_it_stops_copying_an_upload_at_the_byte_cap(settings, unrelated_image):
+    settings.DETECTION_MAX_BYTES = 1000
+    response = _post("photo.png", unrelated_image.read_bytes()[:5000])
+    _assert_clear_400(response, "media_too_large")
+    assert not any((settings.MEDIA_ROOT / "detection").iterdir())

@@ -1,0 +1,126 @@
+"""`python manage.py detect_bench`: time the detector on a 10 s 512x512 clip and on an image.
+
+Makes its own media in a temporary folder: a clip published exactly like a platform output (the
+astronaut's appearance marked with the platform key, moved by smooth warps, signed by the
+platform CA) and a 512x512 PNG still. Times every stage of the check with the registry as it is
+in the database and one protected identity (the astronaut), so the face check always runs: the
+worst case. Writes nothing to the database. Reports medians of wall time and of this process's
+CPU time (on a shared machine the CPU time shows what an idle machine's wall time would be).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from skimage.data import astronaut
+
+from core.keys import secret_bytes
+from detection import registry
+from detection.checks import c2pa_check, fingerprint_check, likeness_check, watermark_check
+from detection.sampling import sample_upload
+from detection.services import detection_limits
+from generator.face_analysis import face_descriptors
+from provenance.c2pa_ca import ensure_platform_ca
+from provenance.manifest import ManifestInfo
+from provenance.payload import payload_for_record
+from provenance.publish import publish
+from provenance.watermark import mark_appearance
+
+BENCH_RECORD_ID = 987_654_321  # not in any registry: the watermark is read blind
+SIDE, FPS, SECONDS = 512, 25, 10
+
+
+def _frames(appearance_for_frame, count: int):
+    for index in range(count):
+        angle = 3.0 * np.sin(index / 12.0)
+        scale = 1.0 + 0.02 * np.sin(index / 17.0)
+        matrix = cv2.getRotationMatrix2D((SIDE / 2, SIDE / 2), angle, scale)
+        matrix[0, 2] += 4.0 * np.sin(index / 9.0)
+        yield cv2.warpAffine(
+            appearance_for_frame(index), matrix, (SIDE, SIDE), borderMode=cv2.BORDER_REFLECT
+        )
+
+
+class Command(BaseCommand):
+    help = "Time the detection checks on a 10 s 512x512 clip and a 512x512 image."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--repeat", type=int, default=5)
+        parser.add_argument("--threads", type=int, default=2, help="torch threads (2 cores)")
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args, **options):
+        torch.set_num_threads(options["threads"])
+        cv2.setNumThreads(options["threads"])
+        key = secret_bytes("watermark")
+        signer = ensure_platform_ca(Path(settings.PLATFORM_KEYS_DIR) / "c2pa")
+        portrait = cv2.resize(astronaut(), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
+        (descriptor,) = face_descriptors(portrait)
+        protected = [(0, descriptor), *registry.protected_descriptors()]
+        results = {}
+        with tempfile.TemporaryDirectory() as folder:
+            payload = payload_for_record(BENCH_RECORD_ID, key)
+            marked = mark_appearance(portrait, payload)
+            clip = Path(folder) / "clip.mp4"
+            info = ManifestInfo("bench", BENCH_RECORD_ID, "bench", "bench", "bench")
+            publish(
+                _frames(marked.for_frame, SECONDS * FPS),
+                None,
+                payload,
+                info,
+                clip,
+                signer=signer,
+                watermark_key=key,
+                fps=FPS,
+            )
+            image = Path(folder) / "still.png"
+            still = next(_frames(marked.for_frame, 1))
+            cv2.imwrite(str(image), cv2.cvtColor(still, cv2.COLOR_RGB2BGR))
+            for name, path in (("clip_10s_512", clip), ("image_512", image)):
+                results[name] = self._time(path, key, signer.root_pem, protected, options)
+        results["load_average_1min"] = round(__import__("os").getloadavg()[0], 2)
+        results["torch_threads"] = options["threads"]
+        if options["json"]:
+            self.stdout.write(json.dumps(results))
+            return
+        for name, stages in results.items():
+            self.stdout.write(f"{name}: {stages}")
+
+    def _time(self, path, key, anchor, protected, options) -> dict:
+        payloads = registry.registered_payloads()
+        fingerprints = registry.registered_fingerprints()
+        stages: dict[str, list[float]] = {}
+        identified = []
+
+        def timed(stage: str, function):
+            wall, cpu = time.perf_counter(), time.process_time()
+            value = function()
+            stages.setdefault(f"{stage}_wall_s", []).append(time.perf_counter() - wall)
+            stages.setdefault(f"{stage}_cpu_s", []).append(time.process_time() - cpu)
+            return value
+
+        for _ in range(options["repeat"] + 1):  # the first run loads models: not counted
+            wall, cpu = time.perf_counter(), time.process_time()
+            sample = timed("sample", lambda: sample_upload(path, detection_limits()))
+            frames = sample.watermark_frames
+            mark = timed("watermark", lambda f=frames: watermark_check(f, key, payloads))
+            timed("c2pa", lambda: c2pa_check(path, anchor))
+            prints = sample.fingerprint_frames
+            timed("fingerprint", lambda f=prints: fingerprint_check(f, fingerprints))
+            face = sample.face_frame
+            timed("likeness", lambda f=face: likeness_check(f, protected))
+            stages.setdefault("total_wall_s", []).append(time.perf_counter() - wall)
+            stages.setdefault("total_cpu_s", []).append(time.process_time() - cpu)
+            identified.append(mark.identified)
+        summary = {name: round(statistics.median(values[1:]), 3) for name, values in stages.items()}
+        summary["watermark_identified"] = all(identified)
+        return summary
