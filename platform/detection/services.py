@@ -358,6 +358,11 @@ def detection_complete(*, detection_id: str) -> DetectionResult | None:
     except ProvenanceError as error:
         _fail(detection, error.code, error.message)
         return _result(detection)
+    except Exception:
+        # Never leave a detection pending forever: the poller sees a failure, the log the cause.
+        logger.exception("detection %s failed", detection_id)
+        _fail(detection, "server_error", "The check failed on our side; it has been logged.")
+        return _result(detection)
     finally:
         path.unlink(missing_ok=True)
     detection.pending_file = ""

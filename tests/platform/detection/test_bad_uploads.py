@@ -105,3 +105,13 @@ def test_it_stops_copying_an_upload_at_the_byte_cap(settings, unrelated_image):
     response = _post("photo.png", unrelated_image.read_bytes()[:5000])
     _assert_clear_400(response, "media_too_large")
     assert not any((settings.MEDIA_ROOT / "detection").iterdir())
+
+
+def test_it_refuses_a_clip_over_the_duration_cap(settings, unrelated_clip):
+    settings.DETECTION_MAX_SECONDS = 1.0
+    _assert_clear_400(_post("clip.mp4", unrelated_clip.read_bytes()), "media_too_long")
+
+
+def test_it_refuses_an_image_over_the_pixel_cap(settings, unrelated_image):
+    settings.DETECTION_MAX_PIXELS = 100 * 100
+    _assert_clear_400(_post("photo.png", unrelated_image.read_bytes()), "media_too_large")

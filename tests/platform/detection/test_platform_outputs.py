@@ -48,3 +48,22 @@ def test_it_finds_no_provenance_in_an_unrelated_image(registered_output, unrelat
     result = detection_run(path=unrelated_image)
     assert result.verdict == "none"
     assert result.record_id is None
+
+
+def test_it_calls_a_still_frame_of_an_output_an_altered_copy(
+    registered_output, platform_output, tmp_path
+):
+    import cv2
+
+    from provenance.attacks import decode_video
+
+    frames, _ = decode_video(platform_output.path.read_bytes())
+    still = tmp_path / "still.png"
+    cv2.imwrite(str(still), cv2.cvtColor(frames[50], cv2.COLOR_RGB2BGR))
+    result = detection_run(path=still)
+    assert result.verdict == "altered_copy"
+    assert result.record_id == registered_output.pk
+    assert (
+        "It is a still image; the platform published a video."
+        in (result.summary["verdict"]["differences"])
+    )
