@@ -57,6 +57,7 @@ def test_a_portrait_that_is_not_an_image_is_one_line_and_exit_2(tmp_path, speech
     assert "not a readable image" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_portrait_without_a_face_is_one_line_and_exit_2(tmp_path, speech_wav):
     blank = tmp_path / "wall.png"
     Image.new("RGB", (160, 120), (180, 170, 160)).save(blank)  # small: the CNN fallback is quick

@@ -62,6 +62,7 @@ def test_it_reads_the_same_pixels_from_a_path_and_from_bytes(astronaut, tmp_path
     assert np.array_equal(load_image(path.read_bytes()), astronaut)
 
 
+@pytest.mark.slow  # HOG finds nothing, so the CNN detector runs: ~2 s on one core
 def test_it_rejects_a_landscape_with_no_face():
     with pytest.raises(FaceError, match="^no face found$"):
         analyse_portrait(data.rocket())
