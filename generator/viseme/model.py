@@ -52,12 +52,27 @@ class CausalConv(nn.Module):
         self.dilation = dilation
         self.proj = nn.Linear(c_in * kernel_size, c_out)
 
+    @property
+    def history(self) -> int:
+        """Past input frames each output needs besides the current one."""
+        return (self.kernel_size - 1) * self.dilation
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, C) -> (B, T, C')
-        T = x.shape[1]
-        padded = F.pad(x, (0, 0, (self.kernel_size - 1) * self.dilation, 0))  # (B, T + pad, C)
+        return self._taps(F.pad(x, (0, 0, self.history, 0)), x.shape[1])
+
+    def step(self, x: torch.Tensor, past: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Streaming: new frames (B, t, C) after cached inputs `past` (B, history, C).
+
+        Returns the t outputs and the cache for the next call; starting from a zero cache
+        reproduces forward()'s zero padding exactly.
+        """
+        padded = torch.cat([past, x], dim=1)  # (B, history + t, C)
+        return self._taps(padded, x.shape[1]), padded[:, padded.shape[1] - self.history :]
+
+    def _taps(self, padded: torch.Tensor, T: int) -> torch.Tensor:
         taps = [
             padded[:, i * self.dilation : i * self.dilation + T] for i in range(self.kernel_size)
-        ]
+        ]  # kernel_size x (B, T, C)
         return self.proj(torch.cat(taps, dim=-1))  # (B, T, C')
 
 
@@ -71,6 +86,11 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, C)
         return x + self.mix(F.gelu(self.conv(x)))
+
+    def step(self, x: torch.Tensor, past: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Streaming form of forward(); see CausalConv.step."""
+        y, past = self.conv.step(x, past)
+        return x + self.mix(F.gelu(y)), past
 
 
 class VisemeNet(nn.Module):
@@ -97,7 +117,38 @@ class VisemeNet(nn.Module):
         x = F.gelu(self.conv_in(x))  # (B, T, C)
         for block in self.blocks:
             x = block(x)  # (B, T, C)
-        out = self.head(x)  # (B, T, n_visemes + 3)
+        return self._split(self.head(x))
+
+    def initial_state(self, batch: int = 1) -> list[torch.Tensor]:
+        """Zero caches for step(): one (B, history, C) tensor per causal conv."""
+        convs = [self.conv_in, *(block.conv for block in self.blocks)]
+        device = self.feature_mean.device
+        return [
+            torch.zeros(
+                batch, conv.history, conv.proj.in_features // conv.kernel_size, device=device
+            )
+            for conv in convs
+        ]
+
+    def step(
+        self, features: torch.Tensor, state: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """Streaming: (B, t, n_mels) new frames + state -> logits, mouth for them, new state.
+
+        Feeding a sequence in any split through step() gives exactly forward()'s outputs, at
+        the cost of the new frames only.
+        """
+        x = (features - self.feature_mean) / self.feature_std  # (B, t, n_mels)
+        y, first = self.conv_in.step(x, state[0])
+        x = F.gelu(y)  # (B, t, C)
+        new_state = [first]
+        for block, past in zip(self.blocks, state[1:], strict=True):
+            x, past = block.step(x, past)  # (B, t, C)
+            new_state.append(past)
+        logits, mouth = self._split(self.head(x))
+        return logits, mouth, new_state
+
+    def _split(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         logits = out[..., : self.config.n_visemes]  # (B, T, n_visemes)
         mouth = torch.sigmoid(out[..., self.config.n_visemes :])  # (B, T, 3)
         return logits, mouth

@@ -1,8 +1,8 @@
 """Load the trained viseme model and turn speech into per-video-frame mouth channels.
 
 Offline `predict` and streaming `VisemeStream` run the same causal network on the same causal
-log-mel frames, so they agree to float precision; streaming only recomputes the last
-receptive field's worth of frames per chunk, which keeps it cheap.
+log-mel frames, so they agree to float precision; streaming keeps each layer's causal cache and
+runs only the new frames of every chunk, which keeps it cheap.
 
 Timing: model output i (after the look-ahead shift) describes the 10 ms hop centred at
 (i + 0.5) * 10 ms. Video frame k covers [k / fps, (k + 1) / fps) and takes the mean of the
@@ -101,15 +101,12 @@ class VisemeStream:
         self.fps = fps
         config = predictor.config
         self._lookahead = config.lookahead
-        self._context_frames = config.receptive_field - 1
         self._context = torch.zeros(WINDOW - HOP)  # audio before the clip is silence
         self._pending = np.zeros(0, np.float32)  # samples not yet making a whole hop
-        self._features = torch.zeros(0, config.n_mels)  # recent log-mel frames
-        self._features_start = 0  # absolute index of self._features[0]
-        self._n_features = 0  # log-mel frames computed so far
-        self._raw_outputs: list[np.ndarray] = []  # (k, 3) chunks of causal outputs
-        self._n_raw = 0
-        self._mouth = np.zeros((0, 3), np.float32)  # shifted outputs at 100 Hz, all so far
+        self._state = predictor.model.initial_state()  # per-layer causal caches
+        self._n_raw = 0  # causal outputs computed so far
+        self._mouth = np.zeros((0, 3), np.float32)  # shifted 100 Hz outputs not yet used up
+        self._mouth_start = 0  # absolute 100 Hz index of self._mouth[0]
         self._n_samples = 0
         self._emitted = 0  # video frames returned so far
         self._finished = False
@@ -145,31 +142,30 @@ class VisemeStream:
         buffer = torch.cat([self._context, torch.from_numpy(audio[: n_hops * HOP].copy())])
         new_features = log_mel_unpadded(buffer)  # (n_hops, 80)
         self._context = buffer[-(WINDOW - HOP) :]
-        self._features = torch.cat([self._features, new_features])
-        self._n_features += n_hops
-
-        # Recompute only what the new frames need: outputs from self._n_raw on, each of which
-        # sees receptive_field frames. Starting the window at absolute frame 0 or at least
-        # receptive_field - 1 frames back keeps every output identical to the offline pass.
-        start = max(0, self._n_raw - self._context_frames)
-        window = self._features[start - self._features_start :]
-        mouth = self.predictor._run(window)[self._n_raw - start :].cpu().numpy()  # (n_hops, 3)
+        # Only the new frames go through the network; each layer's cache holds its past.
+        device = self.predictor.device
+        _, mouth, self._state = self.predictor.model.step(
+            new_features.to(device)[None], self._state
+        )
+        mouth = mouth[0].cpu().numpy()  # (n_hops, 3)
         self._n_raw += len(mouth)
-        keep_from = max(0, self._n_raw - self._context_frames)
-        self._features = self._features[keep_from - self._features_start :]
-        self._features_start = keep_from
 
         shifted_from = max(0, self._skip - (self._n_raw - len(mouth)))
         if shifted_from < len(mouth):
             self._mouth = np.concatenate([self._mouth, mouth[shifted_from:]])
 
     def _emit(self, *, final: bool) -> np.ndarray:
-        if final:
-            total = frame_count(self._n_samples / SAMPLE_RATE, self.fps)
-            rows = _to_video_frames(self._mouth, self._emitted, total, self.fps, final=True)
-        else:
-            rows = _to_video_frames(self._mouth, self._emitted, None, self.fps, final=False)
+        total = frame_count(self._n_samples / SAMPLE_RATE, self.fps) if final else None
+        rows = _to_video_frames(
+            self._mouth, self._emitted, total, self.fps, final=final, offset=self._mouth_start
+        )
         self._emitted += len(rows)
+        # Drop rows no future frame can use, so a long stream keeps constant memory. One row
+        # is kept before the next frame's span: at the end, frames clamp to the last row.
+        keep_from = max(self._mouth_start, _frame_span(self._emitted, self.fps)[0] - 1)
+        keep_from = min(keep_from, self._mouth_start + max(0, len(self._mouth) - 1))
+        self._mouth = self._mouth[keep_from - self._mouth_start :]
+        self._mouth_start = keep_from
         return rows
 
 
@@ -184,10 +180,14 @@ def _frame_span(k: int, fps: float) -> tuple[int, int]:
 
 
 def _to_video_frames(
-    mouth: np.ndarray, first: int, stop: int | None, fps: float, *, final: bool
+    mouth: np.ndarray, first: int, stop: int | None, fps: float, *, final: bool, offset: int = 0
 ) -> np.ndarray:
-    """Average 100 Hz rows into video frames first..stop-1 (or as many as are complete)."""
-    available = len(mouth)
+    """Average 100 Hz rows into video frames first..stop-1 (or as many as are complete).
+
+    `mouth[0]` is absolute 100 Hz row `offset`; at the end (`final`) frames past the last row
+    reuse it.
+    """
+    available = offset + len(mouth)  # absolute index one past the last row
     rows = []
     k = first
     while stop is None or k < stop:
@@ -197,7 +197,7 @@ def _to_video_frames(
         lo, hi = min(lo, available - 1), min(hi, available)
         if hi <= lo:
             hi = lo + 1
-        rows.append(mouth[lo:hi].mean(axis=0))
+        rows.append(mouth[lo - offset : hi - offset].mean(axis=0))
         k += 1
     if not rows:
         return np.zeros((0, 3), np.float32)

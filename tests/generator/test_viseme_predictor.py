@@ -91,17 +91,27 @@ def test_mouth_shape_comes_from_the_sounds_not_loudness(
     assert spread[1] > rounded[1] + 0.15  # lip_width
 
 
-@pytest.mark.parametrize("chunk", [CHUNK, 333, 4000])
+@pytest.mark.parametrize(("chunk", "fps"), [(CHUNK, 25), (333, 30), (4000, 60), (160, 120)])
 def test_streaming_matches_offline(
-    predictor: VisemePredictor, speech_wav: Path, chunk: int
+    predictor: VisemePredictor, speech_wav: Path, chunk: int, fps: float
 ) -> None:
     clip = load_audio(speech_wav)
-    offline = predictor.predict(clip, FPS)
-    stream = predictor.streamer(FPS)
+    offline = predictor.predict(clip, fps)
+    stream = predictor.streamer(fps)
     rows = [stream.push(clip.samples[i : i + chunk]) for i in range(0, len(clip.samples), chunk)]
     streamed = np.concatenate([*rows, stream.flush()])
     assert streamed.shape == offline.shape
     np.testing.assert_allclose(streamed, offline, atol=1e-4)
+
+
+def test_a_flushed_stream_returns_nothing_more(
+    predictor: VisemePredictor, speech_wav: Path
+) -> None:
+    clip = load_audio(speech_wav)
+    stream = predictor.streamer(FPS)
+    stream.push(clip.samples)
+    assert len(stream.flush()) > 0
+    assert stream.flush().shape == (0, 3)
 
 
 def test_the_first_frame_is_final_within_170_ms_of_audio(
