@@ -65,6 +65,29 @@ class DetectionOutputSerializer(serializers.Serializer):
     poll_url = serializers.CharField()
 
 
+class MatchSerializer(serializers.Serializer):
+    manifestId = serializers.CharField()  # camelCase: the C2PA API's field names
+    similarityScore = serializers.IntegerField(required=False)
+    verdict = serializers.CharField(required=False)
+
+
+class MatchListSerializer(serializers.Serializer):
+    matches = MatchSerializer(many=True)
+    detection = serializers.UUIDField(required=False)
+
+
+class ManifestOutputSerializer(serializers.Serializer):
+    manifestId = serializers.CharField()
+    state = serializers.CharField()
+    codes = serializers.ListField(child=serializers.CharField())
+    actions = serializers.ListField(child=serializers.CharField())
+    digitalSourceType = serializers.CharField(allow_null=True)
+    softBinding = serializers.DictField(allow_null=True)
+    recordId = serializers.IntegerField()
+    publishedAt = serializers.DateTimeField()
+    consentStatus = serializers.CharField()
+
+
 def _uploaded_file(request):
     # Refuse a declared oversize body before Django spools it to disk; a body without a length
     # is still capped while it is copied (services._store_upload).
@@ -117,7 +140,8 @@ class MatchesByBindingApi(_DetectionApi):
         parameters=[
             OpenApiParameter("alg", str, description=f"{WATERMARK_ALGORITHM} or {PDQ_ALGORITHM}"),
             OpenApiParameter("value", str, description="payload hex, or a PDQ hash (64 hex)"),
-        ]
+        ],
+        responses={200: MatchListSerializer},
     )
     def get(self, request):
         alg = request.query_params.get("alg", "")
@@ -151,7 +175,7 @@ class MatchesByContentApi(_CheckingApi):
 
     The content is checked like any detection (and audit-logged the same way)."""
 
-    @extend_schema(request=_FileInput)
+    @extend_schema(request=_FileInput, responses={200: MatchListSerializer})
     def post(self, request):
         result = services.detection_check_upload(upload=_uploaded_file(request), actor=request.user)
         if result.status == "pending":
@@ -171,6 +195,7 @@ class MatchesByContentApi(_CheckingApi):
 class ManifestApi(_DetectionApi):
     """C2PA Soft Binding Resolution: the manifest of a published output, read from its file."""
 
+    @extend_schema(responses={200: ManifestOutputSerializer})
     def get(self, request, manifest_id):
         record = output_record_by_manifest_id(manifest_id)
         if record is None:
