@@ -134,10 +134,10 @@ def test_a_deactivated_requester_is_no_longer_approved(requester):
     assert not requester_is_approved(user=requester)
 
 
-def test_the_review_queue_is_for_verifiers_only(client, requester, verifier):
+def test_the_review_queue_is_for_verifiers_only(client, login, requester, verifier):
     client.force_login(requester)
     assert client.get("/accounts/applications/").status_code == 403
-    client.force_login(verifier)
+    login(client, verifier)  # staff need a verified second factor
     assert client.get("/accounts/applications/").status_code == 200
 
 
