@@ -29,6 +29,13 @@ MAX_GAIN = 10 ** (30 / 20)
 PEAK_LIMIT = 0.99
 LOUDNESS_BLOCK_S = 0.02
 
+# Demuxers we accept (FFmpeg names). An allowlist, not FFmpeg's full probe set: playlist and
+# concat-style demuxers (hls, concat, ...) open further files or URLs named inside the upload.
+ALLOWED_DEMUXERS = frozenset(
+    {"wav", "w64", "mp3", "mov", "mp4", "m4a", "3gp", "ogg", "flac", "aac", "matroska", "webm"}
+    | {"aiff", "caf", "au", "amr", "wv", "ape", "asf", "mpeg"}
+)
+
 
 @dataclass(frozen=True)
 class AudioClip:
@@ -64,6 +71,8 @@ def load_audio(source: str | os.PathLike | bytes, *, max_seconds: float = 120.0)
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
         raise AudioError("The file is not readable audio.") from exc
     with container:
+        if not ALLOWED_DEMUXERS.intersection(container.format.name.split(",")):
+            raise AudioError(f"Unsupported audio container: {container.format.name}.")
         if not container.streams.audio:
             raise AudioError("The file has no audio track.")
         stream = container.streams.audio[0]

@@ -120,6 +120,12 @@ def test_it_rejects_an_image_file(tmp_path: Path) -> None:
         load_audio(path)
 
 
+def test_it_rejects_a_playlist_that_points_at_other_files(speech_wav: Path) -> None:
+    playlist = f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile://{speech_wav}\n"
+    with pytest.raises(AudioError):
+        load_audio((playlist + "#EXT-X-ENDLIST\n").encode())
+
+
 def test_it_rejects_zero_bytes() -> None:
     with pytest.raises(AudioError):
         load_audio(b"")
