@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from generator.audio import frame_count, load_audio, rms_envelope
+from generator.audio import AudioClip, frame_count, load_audio, rms_envelope
 from generator.viseme import MOUTH_CHANNELS, VisemePredictor
 from generator.viseme.predictor import DEFAULT_CHECKPOINT
 
@@ -89,6 +89,17 @@ def test_mouth_shape_comes_from_the_sounds_not_loudness(
     spread = speak("We see these green leaves, each one sweet.")
     assert rounded[2] > spread[2] + 0.15  # lip_round
     assert spread[1] > rounded[1] + 0.15  # lip_width
+
+
+def test_mouth_shapes_survive_a_20_db_quieter_input(
+    predictor: VisemePredictor, heldout_speech_wav: Path
+) -> None:
+    """Streams get raw, unnormalised microphone audio; the model must not depend on level."""
+    clip = load_audio(heldout_speech_wav)
+    normal = predictor.predict(clip, FPS)
+    quiet = predictor.predict(AudioClip(samples=clip.samples * np.float32(0.1)), FPS)
+    for channel in range(len(MOUTH_CHANNELS)):
+        assert np.corrcoef(normal[:, channel], quiet[:, channel])[0, 1] > 0.9
 
 
 @pytest.mark.parametrize(("chunk", "fps"), [(CHUNK, 25), (333, 30), (4000, 60), (160, 120)])
