@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+# The shared helpers here (route_walker, the fuzzing corpus) are imported by module name; put
+# this folder on sys.path explicitly so that holds under --import-mode=importlib too.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture(autouse=True)
