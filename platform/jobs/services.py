@@ -150,38 +150,41 @@ def _audio_mime(stored: inputs.StoredInput) -> str:
 
 
 def _portrait_facts(identity, portrait_file) -> _PortraitFacts:
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     from generator.face_analysis import face_descriptors, load_image
 
-    if portrait_file is None:
-        source = _reference_portrait_path(identity)
-        is_reference = True
-    else:
-        source = portrait_file
-        is_reference = False
+    reference = _reference_portrait(identity) if portrait_file is None else None
+    source = inputs.media_path(reference.file.name) if reference else portrait_file
     stored = inputs.input_store(
         source, suffix=PORTRAIT_SUFFIX, max_bytes=settings.JOBS_MAX_PORTRAIT_BYTES
     )
     try:
-        image = load_image(str(stored.path), max_pixels=RenderConfig().max_pixels)
-        descriptors = tuple(tuple(float(x) for x in d) for d in face_descriptors(image))
+        if reference is not None and reference.descriptor and reference.sha256 == stored.sha256:
+            # The very file enrolment analysed (same SHA-256): its descriptor is already known,
+            # which saves a face detection on every request that uses the enrolled portrait.
+            descriptors = (tuple(float(x) for x in reference.descriptor),)
+        else:
+            image = load_image(str(stored.path), max_pixels=RenderConfig().max_pixels)
+            descriptors = tuple(tuple(float(x) for x in d) for d in face_descriptors(image))
         with Image.open(stored.path) as handle:
             mime = Image.MIME.get(handle.format or "", "application/octet-stream")
-    except GeneratorError as error:
+    except (GeneratorError, UnidentifiedImageError, OSError) as error:
         inputs.input_remove(stored.relative_path)
-        raise ApplicationError(error.code, error.message) from error
-    return _PortraitFacts(stored, is_reference, descriptors, mime)
+        if isinstance(error, GeneratorError):
+            raise ApplicationError(error.code, error.message) from error
+        raise ApplicationError("invalid_image", "The portrait is not a readable image.") from error
+    return _PortraitFacts(stored, reference is not None, descriptors, mime)
 
 
-def _reference_portrait_path(identity):
+def _reference_portrait(identity):
     portrait = identity.portraits.filter(deleted_at__isnull=True).order_by("-created_at").first()
     if portrait is None or not portrait.file:
         raise ApplicationError(
             "no_reference_portrait",
             "This identity has no enrolled reference portrait; upload a portrait for the job.",
         )
-    return inputs.media_path(portrait.file.name)
+    return portrait
 
 
 def _decision_context(
