@@ -83,7 +83,13 @@ class FaceRenderer:
         self._iod = inter_ocular(landmarks)
         # Zoom for head distance: output pixel q shows canvas point centre + (q - centre) / s.
         self._zoom_centre = np.array([CANVAS / 2.0, landmarks[NOSE_TIP, 1]])
-        self._zoom = float(head_distance)
+        # Nearer: zoom the whole canvas (all the content is there). Farther: shrink the head
+        # under its mask instead, as zooming out would need pixels beyond the (marked) canvas.
+        self._zoom = max(1.0, float(head_distance))
+        far = min(1.0, float(head_distance))
+        # The scale basis is a backward flow -(q - c) * mask: weight 1 - 1/far samples
+        # c + (q - c) / far, i.e. the head drawn at `far` times its size.
+        self._scale_offset = np.float32(1.0 - 1.0 / far)
         lattice = _grid_points(GRID) / self._zoom + self._zoom_centre * (1 - 1 / self._zoom)
         bases = _smooth_bases(landmarks, self._iod, geometry, lattice)  # (K, GRID, GRID, 2)
         self._bases = bases.reshape(len(SMOOTH_CHANNELS), -1)  # (K, GRID*GRID*2)
@@ -133,6 +139,7 @@ class FaceRenderer:
     def source_map(self, latent: np.ndarray) -> tuple[np.ndarray, list[_Overlay]]:
         """(C,) latent -> (512, 512, 2) float32 canvas coords per output pixel, and overlays."""
         weights = latent[self._smooth_index].astype(np.float32)  # (K,)
+        weights[SMOOTH_CHANNELS.index("scale")] += self._scale_offset
         flow = (weights @ self._bases).reshape(GRID, GRID, 2)  # (128, 128, 2)
         coords = cv2.resize(flow, (CANVAS, CANVAS), interpolation=cv2.INTER_LINEAR)
         coords += self._identity  # (512, 512, 2)
@@ -472,7 +479,11 @@ def _head_mask(landmarks: np.ndarray, iod: float, lattice: np.ndarray) -> np.nda
     r = np.sqrt((((lattice - centre) / radius) ** 2).sum(-1))  # 1 on the ellipse
     # Smoothstep to exactly 0 at r = 1.9: the far background (and its watermark) never moves.
     t = np.clip((1.9 - r) / 0.9, 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
+    # And to 0 at the canvas edges (where the hair or shoulders are cut off), so the warp
+    # never samples beyond the canvas: no mirrored hair when the head shrinks or moves.
+    edge = np.minimum(lattice, CANVAS - 1 - lattice).min(axis=-1) / (0.9 * iod)  # (n, n)
+    e = np.clip(edge, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t) * e * e * (3.0 - 2.0 * e)
 
 
 def _smooth_bases(
@@ -576,7 +587,8 @@ def _smooth_bases(
     roll = np.stack([-offset[..., 1], offset[..., 0]], axis=-1) * mask
     shift_x = np.concatenate([np.ones_like(depth), np.zeros_like(depth)], axis=-1) * mask * iod
     shift_y = np.concatenate([np.zeros_like(depth), np.ones_like(depth)], axis=-1) * mask * iod
-    scale = (lattice - face_centre) * mask
+    eye_line = np.array([face_centre[0], (left[1] + right[1]) / 2])  # shrink toward the eyes:
+    scale = (lattice - eye_line) * mask  # less hair has to stretch above the head
     forward = np.stack(
         [width, rounding, smile, raise_, furrow, yaw, pitch, roll, shift_x, shift_y, scale]
     )  # (K, n, n, 2), order = SMOOTH_CHANNELS

@@ -179,3 +179,13 @@ def test_nearer_head_distance_makes_the_face_bigger(analysis):
     expected = analysis.landmarks * 1.2 - np.array([256, analysis.landmarks[30, 1]]) * 0.2
     points = _landmarks(near, expected)
     assert inter_ocular(points) / inter_ocular(analysis.landmarks) == pytest.approx(1.2, abs=0.05)
+
+
+def test_farther_head_distance_makes_the_head_smaller_without_mirrored_edges(analysis):
+    far = FaceRenderer(analysis, head_distance=0.8).render(_latent(), analysis.aligned)
+    centre = analysis.landmarks[36:48].mean(axis=0)  # the head shrinks toward the eyes
+    expected = centre + (analysis.landmarks - centre) * 0.8
+    points = _landmarks(far, expected)
+    assert inter_ocular(points) / inter_ocular(analysis.landmarks) == pytest.approx(0.8, abs=0.05)
+    corner = np.s_[:16, :16]  # the far background is the canvas itself, not a reflection
+    assert np.array_equal(far[corner], analysis.aligned[corner])
