@@ -18,7 +18,7 @@ import numpy as np
 from generator.face_analysis import face_descriptors
 from provenance.fingerprint import MATCH_DISTANCE, PDQ_BITS, pdq_hash
 from provenance.manifest import ManifestReport, read_manifest
-from provenance.payload import WORD_BITS, WORD_COUNT, codeword_bits, word_bits, words_from_codeword
+from provenance.payload import WORD_BITS, WORD_COUNT, codeword_bits, words_from_codeword
 from provenance.watermark import (
     MAX_FALSE_POSITIVE,
     WatermarkDetection,
@@ -36,6 +36,9 @@ PARTIAL_MAX_FALSE_POSITIVE = 1e-6
 EARLY_FRAMES = 6
 # Early blind, full blind, registry match: a third of the 1e-9 budget each (union bound).
 LOOK_MAX_FALSE_POSITIVE = MAX_FALSE_POSITIVE / 3
+# After a failed early look, decode the other frames only if some registered payload already
+# explains the early frames this much better than chance (unrelated media sits near 1).
+EARLY_STOP_FALSE_POSITIVE = 1e-2
 # PDQ's authors: hashes of quality below 50 (flat, featureless frames) match too much to trust.
 PDQ_MIN_QUALITY = 50
 # dlib's own threshold for "same person" (99.4% on LFW). A miss lets an impersonation through
@@ -108,11 +111,15 @@ def _registry_match(
     """
     if not registered or len(logits) == 0:
         return None
-    hard = logits > 0  # (n, 32)
-    words = np.array([_payload_words(p.payload_hex, key) for p in registered])  # (R, K)
-    bits = np.stack([word_bits(int(w)) for w in words.ravel()]).astype(bool)
-    bits = bits.reshape(len(registered), WORD_COUNT, WORD_BITS)  # (R, K, 32)
-    agreement = (hard[None, :, None, :] == bits[:, None, :, :]).sum(axis=3)  # (R, n, K)
+    # Bits packed into uint32 (most significant first, as word_bits orders them), so a registry
+    # of R outputs costs R x n x K popcounts, not R x n x K x 32 booleans.
+    weights = (1 << np.arange(WORD_BITS - 1, -1, -1, dtype=np.uint64)).astype(np.uint64)
+    observed = ((logits > 0).astype(np.uint64) @ weights).astype(np.uint32)  # (n,)
+    words = np.array(
+        [_payload_words(p.payload_hex, key) for p in registered], dtype=np.uint32
+    )  # (R, K)
+    differing = np.bitwise_count(observed[None, :, None] ^ words[:, None, :])  # (R, n, K)
+    agreement = WORD_BITS - differing.astype(np.int64)
     per_record = agreement.max(axis=2).sum(axis=1)  # (R,)
     best = int(np.argmax(per_record))
     total = len(logits) * WORD_BITS
@@ -142,6 +149,20 @@ def _decoded(detection: WatermarkDetection) -> WatermarkCheck:
     )
 
 
+def _not_identified(blind: WatermarkDetection) -> WatermarkCheck:
+    return WatermarkCheck(
+        identified=False,
+        record_id=None,
+        value_hex=None,
+        confidence=blind.confidence,
+        false_positive_probability=blind.false_positive_probability,
+        frames_used=blind.frames_used,
+        method="",
+        partial_record_id=None,
+        partial_false_positive=1.0,
+    )
+
+
 def watermark_check(
     frames: Sequence[np.ndarray], key: bytes, registered: Sequence[RegisteredPayload]
 ) -> WatermarkCheck:
@@ -150,6 +171,7 @@ def watermark_check(
     Up to three looks: the first EARLY_FRAMES frames blind (enough for an intact or lightly
     re-encoded output, and 40% cheaper), all frames blind, all frames against the registry.
     Each look must pass a third of the 1e-9 budget, so the procedure identifies at <= 1e-9.
+    Media that carries no registered payload stops after the early frames.
     """
     frames = list(frames)
     if len(frames) > EARLY_FRAMES:
@@ -157,6 +179,12 @@ def watermark_check(
         found = _identified_blind(early, key)
         if found is not None:
             return _decoded(found)
+        # Only a registered record can make a verdict. When no registered payload explains the
+        # early frames better than chance, four more frames are most unlikely to identify one:
+        # stopping can only lower the chance of identifying, so the 1e-9 budget is untouched.
+        early_match = _registry_match(early, key, registered)
+        if early_match is None or early_match[1] > EARLY_STOP_FALSE_POSITIVE:
+            return _not_identified(detect_from_logits(early, key))
         logits = np.concatenate([early, frame_logits(frames[EARLY_FRAMES:])])  # (n, 32)
     else:
         logits = frame_logits(frames)  # (n, 32)
@@ -192,17 +220,7 @@ def watermark_check(
                 partial_record_id=payload.record_id,
                 partial_false_positive=fp,
             )
-    return WatermarkCheck(
-        identified=False,
-        record_id=None,
-        value_hex=None,
-        confidence=blind.confidence,
-        false_positive_probability=blind.false_positive_probability,
-        frames_used=blind.frames_used,
-        method="",
-        partial_record_id=None,
-        partial_false_positive=1.0,
-    )
+    return _not_identified(blind)
 
 
 def c2pa_check(path: str | os.PathLike[str], trust_anchor_pem: bytes) -> ManifestReport:
