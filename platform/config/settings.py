@@ -349,3 +349,8 @@ LOGGING["filters"] = {
 }
 LOGGING["handlers"]["console"]["filters"] = ["no_secrets"]
 LOGGING["loggers"]["axes"] = {"level": os.environ.get("AXES_LOG_LEVEL", "WARNING")}
+# A bearer token carries no second factor: staff tokens are refused (core.two_factor).
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "core.two_factor.NonStaffTokenAuthentication" if path.endswith(".TokenAuthentication") else path
+    for path in REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
+]

@@ -21,6 +21,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.models import STAFF_ROLES
 
@@ -157,3 +159,14 @@ class StaffTwoFactorMiddleware:
 
 def issuer() -> str:
     return getattr(settings, "OTP_TOTP_ISSUER", "Consented Talking Faces")
+
+
+class NonStaffTokenAuthentication(TokenAuthentication):
+    """API tokens for everyone but staff: a bearer token cannot carry a second factor, so
+    verifiers, auditors and admins use the API only through their OTP-verified session."""
+
+    def authenticate_credentials(self, key):
+        user, token = super().authenticate_credentials(key)
+        if requires_two_factor(user):
+            raise AuthenticationFailed("Staff accounts use the API through a 2FA-verified session.")
+        return user, token
