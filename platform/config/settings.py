@@ -354,3 +354,9 @@ REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
     "core.two_factor.NonStaffTokenAuthentication" if path.endswith(".TokenAuthentication") else path
     for path in REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
 ]
+# One schema name per shared choice set (check --deploy runs drf-spectacular's schema checks).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    **SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES", {}),
+    "EmotionEnum": "generator.config.EMOTIONS",
+    "PurposeEnum": "policy.purposes.PURPOSES",
+}
