@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import math
 import statistics
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from consent.recordings import RecordingError, recording_constant_rate
 from generator.errors import GeneratorError
 from generator.face_analysis import descriptor_distance, face_descriptors
 from provenance.errors import ProvenanceError
-from provenance.media import MediaLimits, probe, sample_video_frames
+from provenance.media import MediaLimits, probe, sample_video_frames, sniff_kind
+
+CHECK_FPS = 10  # the grid clips are re-timed onto; sampling needs no more
 
 
 @dataclass(frozen=True)
@@ -51,12 +55,20 @@ def clip_check(
 ) -> ClipCheckResult:
     """Run the face, match and length checks on the clip at `path`."""
     failures: list[tuple[str, str]] = []
-    limits = MediaLimits(max_bytes=settings.max_bytes, max_seconds=settings.max_seconds + 1)
+    limits = MediaLimits(max_bytes=settings.max_bytes, max_seconds=settings.max_seconds + 2)
     try:
-        info = probe(path, limits)
-        if info.kind != "video":
+        kind = sniff_kind(path)
+        if kind != "video":
             raise ProvenanceError("the file is a still image, not a video", code="not_video")
-        frames = sample_video_frames(path, settings.sample_frames, limits)  # each (H, W, 3)
+        with tempfile.TemporaryDirectory() as folder:
+            steady = Path(folder) / "steady.mp4"
+            recording_constant_rate(path, steady, fps=CHECK_FPS, max_seconds=settings.max_seconds)
+            info = probe(steady, limits)
+            frames = sample_video_frames(steady, settings.sample_frames, limits)  # (H, W, 3)
+    except RecordingError as error:
+        return ClipCheckResult(
+            False, [f"The recording could not be read ({error})."], ["clip_unreadable"]
+        )
     except ProvenanceError as error:
         code = "clip_too_long" if error.code == "media_too_long" else "clip_unreadable"
         message = (

@@ -63,7 +63,7 @@ class GrantForm(forms.Form):
     allow_download = forms.BooleanField(required=False, label="Outputs may be downloaded")
     expires_on = forms.DateField(
         initial=_default_expiry,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
         help_text="At most one year from today.",
     )
 
