@@ -382,10 +382,25 @@ def _job_create(
 
 
 def job_enqueue(*, job_id: int) -> None:
-    """Hand the job to a worker (or run it here when Celery is eager)."""
+    """Hand the job to a worker (or run it here when Celery is eager).
+
+    Runs after commit: if the broker cannot take the task, the job is failed with that reason
+    rather than left queued forever behind a request that already succeeded.
+    """
+    from kombu.exceptions import OperationalError
+
     from .tasks import run_generation
 
-    run_generation.delay(job_id)
+    try:
+        run_generation.delay(job_id)
+    except (OperationalError, OSError) as error:
+        logger.exception("could not enqueue generation job %s", job_id)
+        job = GenerationJob.objects.get(pk=job_id)
+        _run_end(
+            job,
+            JobStatus.FAILED,
+            JobRefusedError("queue_unavailable", f"The job queue is unavailable: {error}"),
+        )
 
 
 # --- revocation -----------------------------------------------------------------------------

@@ -43,19 +43,12 @@ def chromium_browser(monkeypatch):
 
 
 @pytest.fixture
-def celery_worker():
+def celery_worker(memory_broker):
     """A real Celery worker consuming from an in-memory broker, in this process."""
     from celery.contrib.testing.worker import start_worker
 
-    from config.celery_app import app
-
-    previous = (app.conf.broker_url, app.conf.broker_transport_options)
-    app.conf.update(broker_url="memory://", broker_transport_options={})
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=60):
-            yield
-    finally:
-        app.conf.update(broker_url=previous[0], broker_transport_options=previous[1])
+    with start_worker(memory_broker, pool="solo", perform_ping_check=False, shutdown_timeout=60):
+        yield
 
 
 def _page_as(browser, live_server, user):

@@ -222,3 +222,48 @@ def test_a_worker_killed_mid_job_yields_exactly_one_signed_output(
     root = ensure_platform_ca(Path(stack_env["VAR_DIR"]) / "keys" / "c2pa").root_pem
     assert read_manifest(files[0], root).state == "trusted"
     assert summary["record_id"] == row["id"]
+
+
+def test_revoking_consent_while_a_worker_renders_publishes_nothing(
+    stack_env, tmp_path, astronaut_png, speech_6s
+):
+    portrait = tmp_path / "portrait.png"
+    portrait.write_bytes(astronaut_png)
+    out = tmp_path / "out.mp4"
+    worker = _worker(stack_env, tmp_path / "worker.log")
+    demo = subprocess.Popen(
+        [sys.executable, "manage.py", "demo", "--portrait", str(portrait), "--audio",
+         str(speech_6s), "--out", str(out), "--use-worker", "--timeout", "400"],
+        cwd=REPO, env=stack_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        row = None
+        while time.monotonic() < deadline:
+            row = _job_row(stack_env["DATABASE_URL"])
+            if row and row["stage"] == "rendering":
+                break
+            assert demo.poll() is None, demo.communicate()
+            time.sleep(0.1)
+        assert row and row["stage"] == "rendering", f"the job never rendered: {row}"
+        # The owner withdraws consent through the consent service, in another process.
+        subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c",
+             "from consent.models import ConsentGrant; from consent.services import consent_revoke;"
+             " g = ConsentGrant.objects.get(revoked_at__isnull=True);"
+             " consent_revoke(grant=g, owner=g.identity.owner)"],
+            cwd=REPO, env=stack_env, check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        _, stderr = demo.communicate(timeout=300)
+    finally:
+        for process in (demo, worker):
+            if process.poll() is None:
+                _stop(process, group=process is worker)
+
+    assert demo.returncode != 0 and "cancelled" in stderr
+    row = _job_row(stack_env["DATABASE_URL"])
+    assert row["status"] == "cancelled"
+    assert _count(stack_env["DATABASE_URL"], "jobs_outputrecord") == 0
+    outputs = Path(stack_env["VAR_DIR"]) / "media" / "outputs"
+    assert not [p for p in outputs.rglob("*") if p.is_file()]
+    assert not out.exists()
