@@ -10,7 +10,7 @@ Layout (all derived from the record id and the platform key, nothing else):
 Why each part:
 - The Feistel permutation is invertible, so a detector holding the key recovers the record id, but
   record ids are below 2**RECORD_ID_BITS: a decoded value whose inverse is larger is rejected.
-  That gives 24 free check bits and shrinks the codebook the false-positive bound runs over.
+  That gives 32 free check bits and shrinks the codebook the false-positive bound runs over.
 - The keyed masks make every embedded word look random: the RivaGAN decoder outputs mostly zeros
   on clean frames (measured, issue 4), so an all-zero codeword must never be a valid one.
 - BCH over GF(2^7) (bchlib, a wrapper of the Linux kernel's BCH code) corrects up to 3 bit errors
@@ -32,7 +32,9 @@ import numpy as np
 from provenance.errors import WatermarkError
 
 PAYLOAD_BITS = 64
-RECORD_ID_BITS = 40  # record ids are database ids: 2**40 (a trillion) is far more than needed
+# Record ids are database ids below 2**32 (4.3 billion outputs). Every bit less here is a bit
+# more the false-positive bound can spend on errors (measured: 2**40 allowed 3 of 90, too few).
+RECORD_ID_BITS = 32
 WORD_BITS = 32  # what one RivaGAN-marked frame carries
 WORD_COUNT = 3
 INDEX_BITS = 2
