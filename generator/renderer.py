@@ -304,12 +304,21 @@ class _MouthMap:
             middle = gy[:, gy.shape[1] // 2]
             r0 = max(0, int(np.searchsorted(middle, float(upper.min()))) - 6)
             r1 = min(len(middle), int(np.searchsorted(middle, float(lower.max()))) + 6)
-            cavity = self._gap(gy[r0:r1], src[r0:r1], upper, lower, gap, upper0, lower0)
-            cavity = None if cavity is None else (r0, *cavity)
+            cavity = (r0, *self._gap(gy[r0:r1], src[r0:r1], upper, lower, gap, upper0, lower0))
+
         np.copyto(gy, src, where=(gy > top) & (gy < bottom))
         return cavity
 
-    def _gap(self, gy, src, upper, lower, gap, upper0, lower0) -> tuple | None:  # noqa: ANN001
+    def _gap(
+        self,
+        gy: np.ndarray,
+        src: np.ndarray,
+        upper: np.ndarray,
+        lower: np.ndarray,
+        gap: np.ndarray,
+        upper0: np.ndarray,
+        lower0: np.ndarray,
+    ) -> tuple:
         """Inside the lips: map to the portrait's teeth or mark the dark cavity (in place)."""
         in_gap = (gy > upper) & (gy < lower)
         if self.real_teeth:
@@ -329,7 +338,9 @@ class _MouthMap:
         depth = _clamp((gy - upper) / np.maximum(gap, 1.0), 0.0, 1.0)  # 0 top .. 1 bottom
         return alpha, depth, np.broadcast_to(gap, alpha.shape)
 
-    def paint(self, region: np.ndarray, cavity: tuple, coords, lids) -> None:  # noqa: ANN001
+    def paint(
+        self, region: np.ndarray, cavity: tuple, coords: np.ndarray, lids: np.ndarray | None
+    ) -> None:
         """Composite dark cavity (and painted teeth if needed) into the mouth box, in place."""
         r0, alpha, depth, gap = cavity
         region = region[r0 : r0 + len(alpha)]
@@ -418,7 +429,9 @@ class _EyeMap:
         lash *= _clamp((lower0 - upper0) / 3.0, 0.0, 1.0)
         return (cover, lash)
 
-    def paint(self, region: np.ndarray, overlay: tuple, coords, lids) -> None:  # noqa: ANN001
+    def paint(
+        self, region: np.ndarray, overlay: tuple, coords: np.ndarray, lids: np.ndarray | None
+    ) -> None:
         """Draw the lid (from the inpainted canvas) and its lash line into the eye box."""
         cover, lash = overlay
         skin = cv2.remap(lids, coords, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
@@ -492,7 +505,6 @@ def _smooth_bases(
     """(K, n, n, 2) backward flows (output -> source offsets) per unit of each smooth channel."""
     anchors = np.concatenate([landmarks[27:36], landmarks[36:48], landmarks[0:17]])  # still
     still = np.zeros_like(anchors)
-    mouth = landmarks[48:68]
 
     def local(moving_idx: list[int], moves: list[tuple[float, float]], sigma: float) -> np.ndarray:
         pts = np.concatenate([landmarks[moving_idx], anchors])
@@ -569,7 +581,6 @@ def _smooth_bases(
         )
         * g.brow_furrow
     )
-    del mouth
 
     mask = _head_mask(landmarks, iod, lattice)[..., None]  # (n, n, 1)
     left, right = eye_centres(landmarks)
