@@ -1,12 +1,13 @@
-"""`python manage.py detect_bench`: time the detector on a 10 s 512x512 clip and on an image.
+"""`python manage.py detect_bench`: time the detector on 10 s 512x512 clips and on an image.
 
 Makes its own media in a temporary folder: a clip published exactly like a platform output (the
 astronaut's appearance marked with the platform key, moved by smooth warps, signed by the
-platform CA), the same motion without any mark (nothing to find: the slowest case) and a
-512x512 PNG still of a marked frame. Times every stage of the check with the registry as it is
-in the database and one protected identity (the astronaut), so the face check always runs: the
-worst case. Writes nothing to the database. Reports medians of wall time and of this process's
-CPU time (on a shared machine the CPU time shows what an idle machine's wall time would be).
+platform CA), that clip re-encoded at CRF 30 (what a re-upload does), the same motion without
+any mark, and a 512x512 PNG still of a marked frame. The bench output's payload and
+fingerprints join the registry in memory only. Times every stage of the check with one
+protected identity (the astronaut), so the face check always runs: the worst case. Writes
+nothing to the database. Reports medians of wall time and of this process's CPU time (on a
+shared machine the CPU time shows what an idle machine's wall time would be).
 """
 
 from __future__ import annotations
@@ -26,10 +27,17 @@ from skimage.data import astronaut
 
 from core.keys import secret_bytes
 from detection import registry
-from detection.checks import c2pa_check, fingerprint_check, likeness_check, watermark_check
+from detection.checks import (
+    RegisteredPayload,
+    c2pa_check,
+    fingerprint_check,
+    likeness_check,
+    watermark_check,
+)
 from detection.sampling import sample_upload
 from detection.services import detection_limits
 from generator.face_analysis import face_descriptors
+from provenance.attacks import decode_video, encode_h264
 from provenance.c2pa_ca import ensure_platform_ca
 from provenance.manifest import ManifestInfo
 from provenance.media import Mp4Writer
@@ -74,7 +82,7 @@ class Command(BaseCommand):
             marked = mark_appearance(portrait, payload)
             clip = Path(folder) / "clip.mp4"
             info = ManifestInfo("bench", BENCH_RECORD_ID, "bench", "bench", "bench")
-            publish(
+            published = publish(
                 _frames(marked.for_frame, SECONDS * FPS),
                 None,
                 payload,
@@ -89,12 +97,27 @@ class Command(BaseCommand):
             with Mp4Writer(unmarked, width=SIDE, height=SIDE, fps=FPS, audio=None) as writer:
                 for frame in _frames(lambda index: portrait, SECONDS * FPS):
                     writer.write(frame)
+            # What a re-upload does: decoded and re-encoded at CRF 30, manifest gone.
+            frames, _ = decode_video(clip.read_bytes())
+            copy = Path(folder) / "crf30.mp4"
+            copy.write_bytes(encode_h264(frames, FPS, crf=30))
+            # The bench output is registered in memory only, so the registry match runs as it
+            # would for a real output (nothing is written to the database).
+            self.payloads = [
+                *registry.registered_payloads(),
+                RegisteredPayload(BENCH_RECORD_ID, published.payload_hex),
+            ]
+            self.fingerprints = [
+                *registry.registered_fingerprints(),
+                *((BENCH_RECORD_ID, h) for h in published.fingerprints),
+            ]
             image = Path(folder) / "still.png"
             still = next(_frames(marked.for_frame, 1))
             cv2.imwrite(str(image), cv2.cvtColor(still, cv2.COLOR_RGB2BGR))
             for name, path in (
                 ("platform_clip_10s_512", clip),
                 ("unmarked_clip_10s_512", unmarked),
+                ("crf30_copy_10s_512", copy),
                 ("image_512", image),
             ):
                 results[name] = self._time(path, key, signer.root_pem, protected, options)
@@ -107,8 +130,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{name}: {stages}")
 
     def _time(self, path, key, anchor, protected, options) -> dict:
-        payloads = registry.registered_payloads()
-        fingerprints = registry.registered_fingerprints()
+        payloads, fingerprints = self.payloads, self.fingerprints
         stages: dict[str, list[float]] = {}
         identified = []
 
