@@ -192,7 +192,8 @@ def likeness_uses_for_identity(*, identity: Identity) -> list[LikenessUse]:
     )
     uses = []
     for job in jobs:
-        output = getattr(job, "output", None) if hasattr(job, "output") else None
+        # The reverse one-to-one raises (an AttributeError subclass) when there is no output.
+        output = getattr(job, "output", None)
         uses.append(
             LikenessUse(
                 job_id=job.pk,

@@ -110,7 +110,29 @@ def portrait_image(request, pk: int):
     _may_see_biometrics(request, portrait.identity)
     if not portrait.file:
         raise Http404
-    return FileResponse(portrait.file.open("rb"), content_type="application/octet-stream")
+    handle = portrait.file.open("rb")
+    content_type = _media_type(handle.read(16), default="application/octet-stream")
+    handle.seek(0)
+    return FileResponse(handle, content_type=content_type)
+
+
+# Stored files were checked on the way in; their first bytes say which of these they are.
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x1a\x45\xdf\xa3", "video/webm"),
+)
+
+
+def _media_type(head: bytes, *, default: str) -> str:
+    for signature, media_type in _SIGNATURES:
+        if head.startswith(signature):
+            return media_type
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[4:8] == b"ftyp":
+        return "video/mp4"
+    return default
 
 
 def _may_see_biometrics(request, identity: Identity) -> None:
@@ -186,7 +208,10 @@ def verification_clip_media(request, pk: int):
     _may_see_biometrics(request, verification.identity)
     if not verification.clip:
         raise Http404
-    return FileResponse(verification.clip.open("rb"), content_type="video/webm")
+    handle = verification.clip.open("rb")
+    content_type = _media_type(handle.read(16), default="application/octet-stream")
+    handle.seek(0)
+    return FileResponse(handle, content_type=content_type)
 
 
 @role_required(Role.VERIFIER, Role.ADMIN)

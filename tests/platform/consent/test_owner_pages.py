@@ -55,7 +55,7 @@ def test_the_portrait_image_is_served_only_to_owner_and_verifiers(
     login(client, verifier)
     assert client.get(url).status_code == 200
     client.force_login(owner)
-    assert client.get(url)["Content-Type"] == "application/octet-stream"
+    assert client.get(url)["Content-Type"] == "image/png"
 
 
 def test_the_statement_page_shows_the_code(client, enrolled_identity, owner):
