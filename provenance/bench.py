@@ -27,6 +27,7 @@ from skimage import data as skimage_data
 from provenance.attacks import ATTACKS, brightness_20, decode_video, encode_h264
 from provenance.payload import RECORD_ID_BITS, payload_for_record
 from provenance.watermark import (
+    DETECT_SAMPLES,
     detect_from_logits,
     detect_watermark,
     frame_logits,
@@ -201,10 +202,10 @@ def bench_clean_clip(rng: np.random.Generator, sources) -> bool:
 
 
 def bench_clean_images(rng: np.random.Generator, sources, count: int) -> tuple[int, int]:
-    """False identifications over `count` clean images, alone and in groups of 10 "frames".
+    """False identifications over `count` clean images, alone and in groups of DETECT_SAMPLES.
 
     A single image can never be identified (it carries one word of three), so the images are
-    also grouped 10 at a time, as detection samples 10 frames, under `count` random groupings.
+    also grouped as detection samples frames, under `count` random groupings.
     """
     logits = np.concatenate(
         [
@@ -213,8 +214,9 @@ def bench_clean_images(rng: np.random.Generator, sources, count: int) -> tuple[i
         ]
     )  # (count, 32)
     alone = sum(detect_from_logits(logits[i : i + 1], BENCH_KEY).identified for i in range(count))
+    group = min(DETECT_SAMPLES, count)
     grouped = sum(
-        detect_from_logits(logits[rng.choice(count, 10, replace=False)], BENCH_KEY).identified
+        detect_from_logits(logits[rng.choice(count, group, replace=False)], BENCH_KEY).identified
         for _ in range(count)
     )
     return int(alone), int(grouped)
@@ -240,7 +242,7 @@ def run(clips: int, clean_clips: int, clean_images: int, attacks, log) -> dict:
         if (index + 1) % 10 == 0:
             log(f"clean clips {index + 1}/{clean_clips}: {clean_hits} identified")
     alone, grouped = bench_clean_images(rng, sources, clean_images)
-    log(f"clean images {clean_images}: {alone} identified alone, {grouped} in groups of 10")
+    log(f"clean images {clean_images}: {alone} identified alone, {grouped} in groups")
     frames_per_clip = FPS * SECONDS
     report = {
         "embed_ms_per_frame": statistics.median(
