@@ -8,7 +8,9 @@ never written anywhere: encoding, marking and signing are the provenance pipelin
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Protocol
@@ -23,6 +25,8 @@ from generator.face_analysis import CANVAS, PortraitAnalysis
 from generator.motion import MotionModel
 from generator.renderer import FaceRenderer
 from generator.viseme import VisemePredictor
+
+PIPELINE_DEPTH = 2  # frames in flight in offline mode: one warping, one being built
 
 
 class AppearanceSource(Protocol):
@@ -89,8 +93,21 @@ def _frames(
     analysis: PortraitAnalysis,
     appearance: AppearanceSource | None,
 ) -> Iterator[np.ndarray]:
-    for index, row in enumerate(mouth):
-        yield renderer.render(motion.step(row), _canvas(analysis, appearance, index))
+    """Two-stage pipeline: frame t's warp runs on a worker while frame t+1's flow is built.
+
+    Both halves are pure functions of their inputs, so frames are the same as sequential
+    rendering, in order; at most PIPELINE_DEPTH frames are in flight (never the whole clip).
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="warp") as warper:
+        in_flight: deque[Future[np.ndarray]] = deque()
+        for index, row in enumerate(mouth):
+            canvas = _canvas(analysis, appearance, index)
+            coords, overlays = renderer.source_map(motion.step(row))
+            in_flight.append(warper.submit(renderer.compose, canvas, coords, overlays))
+            if len(in_flight) >= PIPELINE_DEPTH:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
 
 
 def _stream_frames(

@@ -166,6 +166,16 @@ class FaceRenderer:
         cached by identity (provenance hands in a few fixed marked canvases).
         """
         coords, overlays = self.source_map(latent)
+        return self.compose(canvas, coords, overlays)
+
+    def compose(
+        self, canvas: np.ndarray, coords: np.ndarray, overlays: list[_Overlay]
+    ) -> np.ndarray:
+        """Second half of `render`: warp the canvas by `coords`, then paint the overlays.
+
+        Separate so a pipeline can run it for frame t on one core while `source_map` runs
+        for frame t + 1 on the other (OpenCV releases the GIL).
+        """
         prepared = self._prepared(canvas)
         # OpenCV's 4-channel remap is vectorised and twice as fast as the 3-channel one.
         warped = cv2.remap(
