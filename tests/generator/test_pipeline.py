@@ -10,7 +10,10 @@ from generator.audio import SAMPLE_RATE, AudioClip, frame_count, load_audio
 from generator.config import Controls, RenderConfig
 from generator.errors import GeneratorError
 from generator.face_analysis import analyse_portrait
+from generator.motion import MotionModel
 from generator.pipeline import render, stream
+from generator.renderer import FaceRenderer
+from generator.viseme import VisemePredictor
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +129,12 @@ def test_emotion_changes_the_face(analysis, speech):
 def test_it_rejects_empty_audio(analysis):
     with pytest.raises(GeneratorError, match="audio is empty"):
         render(analysis, AudioClip(np.zeros(0, np.float32)))
+
+
+def test_the_two_stage_pipeline_gives_exactly_the_sequential_frames(analysis, speech):
+    """Offline mode warps frame t on a worker thread; order and pixels must not change."""
+    mouth = VisemePredictor.load().predict(speech, 25.0)
+    motion, renderer = MotionModel(Controls(seed=5), 25.0), FaceRenderer(analysis)
+    sequential = [renderer.render(motion.step(row), analysis.aligned) for row in mouth]
+    pipelined = list(render(analysis, speech, Controls(seed=5)))
+    assert all(np.array_equal(a, b) for a, b in zip(sequential, pipelined, strict=True))
