@@ -100,17 +100,28 @@ def portrait_enrol(
     try:
         image = load_image(data, max_pixels=RenderConfig().max_pixels)  # (H, W, 3)
         analysis = analyse_portrait(image)
-    except GeneratorError as error:
-        raise ApplicationError(error.code, _face_message(error)) from error
-    descriptor = analysis.descriptor.astype(np.float32)  # (128,)
-    return _portrait_store(
-        identity=identity,
-        owner=owner,
-        data=data,
-        filename=filename,
-        descriptor=descriptor,
-        size=(image.shape[1], image.shape[0]),
-    )
+        return _portrait_store(
+            identity=identity,
+            owner=owner,
+            data=data,
+            filename=filename,
+            descriptor=analysis.descriptor.astype(np.float32),  # (128,)
+            size=(image.shape[1], image.shape[0]),
+        )
+    except (GeneratorError, ApplicationError) as error:
+        # Refusals are logged too (hash only, never the image), outside the rolled-back write.
+        audit_record(
+            action="identity.portrait_refused",
+            outcome="denied",
+            actor=owner,
+            subject_type="identity",
+            subject_id=identity.pk,
+            reason=error.code,
+            details={"portrait_sha256": hashlib.sha256(data).hexdigest()},
+        )
+        if isinstance(error, GeneratorError):
+            raise ApplicationError(error.code, _face_message(error)) from error
+        raise
 
 
 def _face_message(error: GeneratorError) -> str:

@@ -48,6 +48,8 @@ def test_it_refuses_a_portrait_without_exactly_one_usable_face(
     assert raised.value.code == code
     assert words in raised.value.message
     assert identity.portraits.count() == 0
+    refusal = AuditEvent.objects.get(action="identity.portrait_refused")
+    assert (refusal.outcome, refusal.reason) == ("denied", code)
 
 
 def test_it_refuses_a_file_that_is_not_an_image(identity, owner):
