@@ -43,9 +43,20 @@ def chromium_browser(monkeypatch):
 
 
 @pytest.fixture
-def celery_worker(memory_broker):
-    """A real Celery worker consuming from an in-memory broker, in this process."""
+def celery_worker(memory_broker, live_server):
+    """A real Celery worker consuming from an in-memory broker, in this process.
+
+    The live server and the worker thread share pytest-django's in-memory SQLite database in
+    shared-cache mode, where a reader's table lock makes a concurrent writer fail at once
+    ("database table is locked", no busy timeout). The page only reads while the job runs, so
+    the live server's connection reads uncommitted rows and takes no read locks.
+    """
     from celery.contrib.testing.worker import start_worker
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA read_uncommitted = 1")
 
     with start_worker(memory_broker, pool="solo", perform_ping_check=False, shutdown_timeout=60):
         yield
