@@ -120,9 +120,26 @@ class IdentityListApi(APIView):
 class IdentityDetailApi(APIView):
     permission_classes = [IsOwner]
 
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ConsentIdentityDetailInput"
+
+        likeness_protection = serializers.BooleanField()
+
     @extend_schema(responses={200: IdentityOutputSerializer})
     def get(self, request, pk: int):
         return Response(IdentityOutputSerializer(_own_identity(request, pk)).data)
+
+    @extend_schema(request=InputSerializer, responses={200: IdentityOutputSerializer})
+    def patch(self, request, pk: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        identity = services.identity_likeness_protection_set(
+            identity=_own_identity(request, pk),
+            owner=request.user,
+            enabled=data.validated_data["likeness_protection"],
+        )
+        return Response(IdentityOutputSerializer(identity).data)
 
 
 class PortraitEnrolApi(APIView):

@@ -187,6 +187,23 @@ def _portrait_store(
     return portrait
 
 
+@transaction.atomic
+def identity_likeness_protection_set(*, identity: Identity, owner: User, enabled: bool) -> Identity:
+    """The owner decides whether the detector flags uploads showing their face."""
+    _require_owner(identity, owner)
+    identity = Identity.objects.select_for_update().get(pk=identity.pk)
+    identity.likeness_protection = bool(enabled)
+    identity.save(update_fields=["likeness_protection"])
+    audit_record(
+        action="identity.likeness_protection_changed",
+        actor=owner,
+        subject_type="identity",
+        subject_id=identity.pk,
+        details={"identity_id": identity.pk, "enabled": identity.likeness_protection},
+    )
+    return identity
+
+
 # --- identity verification --------------------------------------------------------------------
 
 

@@ -15,6 +15,11 @@ urlpatterns = [
     ),
     path("identities/<int:pk>/generations/", views.likeness_uses, name="likeness_uses"),
     path("identities/<int:pk>/generations.csv", views.likeness_uses_csv, name="likeness_uses_csv"),
+    path(
+        "identities/<int:pk>/likeness-protection/",
+        views.likeness_protection,
+        name="likeness_protection",
+    ),
     path("portraits/<int:pk>/image", views.portrait_image, name="portrait_image"),
     path("verifications/", views.verification_queue, name="verification_queue"),
     path("verifications/<int:pk>/clip/", views.verification_clip, name="verification_clip"),

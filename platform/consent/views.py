@@ -104,6 +104,23 @@ def portrait_enrol(request, pk: int):
     return redirect("consent:identity_detail", identity.pk)
 
 
+@role_required(Role.OWNER)
+@require_POST
+def likeness_protection(request, pk: int):
+    identity = _own_identity(request, pk)
+    enabled = request.POST.get("enabled") == "on"
+    services.identity_likeness_protection_set(
+        identity=identity, owner=request.user, enabled=enabled
+    )
+    messages.success(
+        request,
+        "Likeness protection is on: the detector flags uploads showing your face."
+        if enabled
+        else "Likeness protection is off.",
+    )
+    return redirect("consent:identity_detail", identity.pk)
+
+
 @role_required(Role.OWNER, Role.VERIFIER, Role.ADMIN)
 def portrait_image(request, pk: int):
     portrait = get_object_or_404(ReferencePortrait.objects.select_related("identity"), pk=pk)

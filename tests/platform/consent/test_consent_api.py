@@ -75,3 +75,10 @@ def test_only_verifiers_see_the_queue(api, owner, verifier):
     assert api.get("/api/v1/verifications/pending").status_code == 403
     api.force_authenticate(verifier)
     assert api.get("/api/v1/verifications/pending").json() == []
+
+
+def test_the_owner_switches_likeness_protection_by_api(api, owner, verified_identity):
+    api.force_authenticate(owner)
+    url = f"/api/v1/identities/{verified_identity.pk}"
+    response = api.patch(url, {"likeness_protection": False}, format="json")
+    assert response.json()["likeness_protection"] is False

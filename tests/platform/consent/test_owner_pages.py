@@ -144,3 +144,14 @@ def test_the_verifier_queue_lists_clips_waiting(
     review = client.get(reverse("consent:verification_review", args=[verification.pk]))
     page = review.content.decode()
     assert verification.code in page and "Match distance" in page
+
+
+def test_the_owner_switches_likeness_protection_off_and_on(client, verified_identity, owner):
+    from consent.selectors import protected_identities
+
+    client.force_login(owner)
+    url = reverse("consent:likeness_protection", args=[verified_identity.pk])
+    client.post(url)
+    assert protected_identities() == []
+    client.post(url, {"enabled": "on"})
+    assert [identity for identity, _ in protected_identities()] == [verified_identity]
