@@ -48,3 +48,24 @@ def test_no_new_portrait_after_deletion(active_grant, owner, astronaut_png):
 def test_only_the_owner_deletes(active_grant, other_owner):
     with pytest.raises(ApplicationError):
         identity_biometrics_delete(identity=active_grant.identity, owner=other_owner)
+
+
+def test_it_deletes_the_verification_recording_and_keeps_its_hash(
+    enrolled_identity, owner, astronaut_clip, settings
+):
+    from consent.services import verification_start, verification_submit_clip
+
+    verification = verification_submit_clip(
+        verification=verification_start(identity=enrolled_identity, owner=owner),
+        owner=owner,
+        data=astronaut_clip,
+        source="recording",
+    )
+    clip_path = settings.MEDIA_ROOT / verification.clip.name
+    assert clip_path.exists()
+    identity_biometrics_delete(identity=enrolled_identity, owner=owner)
+    verification.refresh_from_db()
+    assert not clip_path.exists()
+    assert verification.clip.name == "" and len(verification.clip_sha256) == 64
+    event = AuditEvent.objects.get(action="identity.biometrics_deleted")
+    assert event.details["clip_sha256"] == [verification.clip_sha256]
