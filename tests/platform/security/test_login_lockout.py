@@ -42,5 +42,6 @@ def test_the_token_api_is_locked_out_too(client, person):
     response = client.post(
         "/api/v1/auth/token", {"username": "pat", "password": "correct horse battery staple"}
     )
-    assert response.status_code in (403, 429)
-    assert "token" not in response.content.decode().lower() or response.status_code != 201
+    # axes refuses inside authenticate(), which the API reports as bad credentials: no token.
+    assert response.status_code in (401, 403, 429)
+    assert "token" not in response.json()
