@@ -3,21 +3,25 @@
 Layout (all derived from the record id and the platform key, nothing else):
 
     value    = keyed 64-bit permutation of the record id (4-round Feistel, HMAC-SHA256 rounds)
-    codeword = value (64 bits) + BCH(t=3) parity (21 bits) + keyed check bits (5)   -> 90 bits
-    chunks   = (codeword XOR keyed 90-bit mask) cut into WORD_COUNT chunks of 30 bits
-    word k   = (k in the top 2 bits | chunk k) XOR keyed 32-bit frame mask           -> 32 bits
+    codeword = value (64 bits) + BCH(t=4) parity (28 bits) + keyed check bits (4)   -> 96 bits
+    chunks   = (codeword XOR keyed 96-bit mask) cut into DATA_WORDS = 3 chunks of 32 bits
+    words    = chunk 0, NOT chunk 0, chunk 1, NOT chunk 1, chunk 2, NOT chunk 2       -> 6 words
 
 Why each part:
 - The Feistel permutation is invertible, so a detector holding the key recovers the record id, but
   record ids are below 2**RECORD_ID_BITS: a decoded value whose inverse is larger is rejected.
   That gives 32 free check bits and shrinks the codebook the false-positive bound runs over.
-- The keyed masks make every embedded word look random: the RivaGAN decoder outputs mostly zeros
+- The keyed mask makes every embedded word look random: the RivaGAN decoder outputs mostly zeros
   on clean frames (measured, issue 4), so an all-zero codeword must never be a valid one.
-- BCH over GF(2^7) (bchlib, a wrapper of the Linux kernel's BCH code) corrects up to 3 bit errors
+- BCH over GF(2^7) (bchlib, a wrapper of the Linux kernel's BCH code) corrects up to 4 bit errors
   left after soft bits are averaged across frames; a maintained package, so not written by hand.
-- RivaGAN carries 32 bits per frame, so the 90 bits travel in WORD_COUNT = 3 differently-marked
-  appearances, each word naming its position in 2 bits. Three (odd) words keep every word in a
-  detector's samples even when every second frame is dropped (15 fps).
+- RivaGAN carries 32 bits per frame, so the 96 bits travel in 3 data words. Each data word is
+  carried by a pair of appearances, one marked with it and one with its complement (the same
+  residual, subtracted). The decoder responds to the picture itself with a bias that is the same
+  for both (measured: it flipped ~8 of 90 bits in every frame alike after two H.264 encodes); the
+  difference of the pair's mean responses cancels it exactly, bit for bit.
+- No index bits: which pair is which data word (3!) and which side is the complement (2**3) are
+  48 hypotheses the detector tries; the false-positive bound multiplies by them.
 """
 
 from __future__ import annotations
@@ -36,13 +40,12 @@ PAYLOAD_BITS = 64
 # more the false-positive bound can spend on errors (measured: 2**40 allowed 3 of 90, too few).
 RECORD_ID_BITS = 32
 WORD_BITS = 32  # what one RivaGAN-marked frame carries
-WORD_COUNT = 3
-INDEX_BITS = 2
-CHUNK_BITS = WORD_BITS - INDEX_BITS  # 30
-BCH_T = 3
-BCH_PARITY_BITS = 21  # BCH(t=3, m=7): 7 * t
-CHECK_BITS = WORD_COUNT * CHUNK_BITS - PAYLOAD_BITS - BCH_PARITY_BITS  # 5
-CODEWORD_BITS = WORD_COUNT * CHUNK_BITS  # 90
+DATA_WORDS = 3  # 96 codeword bits: 64 would leave no room for errors under the 1e-9 bound
+WORD_COUNT = 2 * DATA_WORDS  # frame words: each data word and its complement
+BCH_T = 4
+BCH_PARITY_BITS = 28  # BCH(t=4, m=7): 7 * t
+CODEWORD_BITS = DATA_WORDS * WORD_BITS  # 96
+CHECK_BITS = CODEWORD_BITS - PAYLOAD_BITS - BCH_PARITY_BITS  # 4
 
 _BCH = bchlib.BCH(BCH_T, m=7)
 _FEISTEL_ROUNDS = 4
@@ -54,7 +57,8 @@ class WatermarkPayload:
     """What one output's watermark carries.
 
     `value_hex` is the scrambled 64-bit value (the "watermark id" in the C2PA soft binding);
-    `words` are the WORD_COUNT 32-bit words embedded in the frames, word k in appearance k.
+    `words` are the WORD_COUNT 32-bit words embedded in the frames, word k in appearance k:
+    data word j is words[2j] and its complement words[2j + 1].
     """
 
     record_id: int
@@ -68,7 +72,7 @@ class DecodedPayload:
 
     record_id: int
     value_hex: str
-    corrected_bits: int  # errors BCH corrected in the 85 protected bits
+    corrected_bits: int  # errors BCH corrected in the 92 protected bits
     agreeing_bits: int  # of CODEWORD_BITS, between the observed bits and the re-encoded codeword
 
 
@@ -119,16 +123,13 @@ def _int(bits: np.ndarray) -> int:
 
 
 def _codeword_mask(key: bytes) -> np.ndarray:
-    return np.unpackbits(np.frombuffer(_prf(key, b"codeword-mask", 12), np.uint8))[:CODEWORD_BITS]
+    return np.unpackbits(np.frombuffer(_prf(key, b"codeword-mask-96", 12), np.uint8))[
+        :CODEWORD_BITS
+    ]
 
 
 def _check_bits(key: bytes) -> np.ndarray:
     return np.unpackbits(np.frombuffer(_prf(key, b"check-bits", 1), np.uint8))[:CHECK_BITS]
-
-
-def frame_mask(key: bytes) -> np.ndarray:
-    """The keyed 32-bit mask XORed onto every embedded word, as bits (WORD_BITS,) uint8."""
-    return np.unpackbits(np.frombuffer(_prf(key, b"frame-mask", 4), np.uint8))
 
 
 def _parity_bits(value: int) -> np.ndarray:
@@ -137,19 +138,20 @@ def _parity_bits(value: int) -> np.ndarray:
 
 
 def codeword_bits(value: int, key: bytes) -> np.ndarray:
-    """The masked 90-bit codeword of a payload value, (CODEWORD_BITS,) uint8."""
+    """The masked 96-bit codeword of a payload value, (CODEWORD_BITS,) uint8."""
     plain = np.concatenate([_bits(value, PAYLOAD_BITS), _parity_bits(value), _check_bits(key)])
     return plain ^ _codeword_mask(key)
 
 
 def words_from_codeword(codeword: np.ndarray, key: bytes) -> tuple[int, ...]:
-    """Cut a masked codeword into the WORD_COUNT 32-bit frame words."""
-    mask = frame_mask(key)
+    """Cut a masked codeword into the WORD_COUNT 32-bit frame words (each chunk, then its NOT).
+
+    `key` is unused since v2 (the codeword is already masked); kept so callers need not change.
+    """
     words = []
-    for k in range(WORD_COUNT):
-        chunk = codeword[k * CHUNK_BITS : (k + 1) * CHUNK_BITS]
-        word_bits = np.concatenate([_bits(k, INDEX_BITS), chunk]) ^ mask
-        words.append(_int(word_bits))
+    for k in range(DATA_WORDS):
+        chunk = _int(codeword[k * WORD_BITS : (k + 1) * WORD_BITS])
+        words += [chunk, chunk ^ _MASK32]
     return tuple(words)
 
 
@@ -171,7 +173,7 @@ def payload_for_record(record_id: int, key: bytes) -> WatermarkPayload:
 
 
 def decode_codeword(observed: np.ndarray, key: bytes) -> DecodedPayload | None:
-    """Correct and check 90 observed (still masked) codeword bits; None when no record fits.
+    """Correct and check 96 observed (still masked) codeword bits; None when no record fits.
 
     Rejects a word BCH cannot correct and a value whose unscrambled record id is out of range;
     the caller judges `agreeing_bits` (the check bits are not required to match, they count).

@@ -37,13 +37,13 @@ from provenance.watermark import (
     word_for_frame,
 )
 
-# Frames per payload word handed to frames_carry_payload. Frame i carries word word_for_frame(i)
-# and the check needs every word, so the sample is kept per word. Decoding the mark costs
-# ~100-250 ms a frame, so 3 words x 3 frames (inside the watermark's 10-frame detection sample,
-# so all are used), each word's frames spread over the whole clip (a mark that fades half-way
-# must still be caught). Only the middle frame of each run is a candidate: a run's first frames
-# are predicted by the encoder from the previous run's word, which smears their mark.
-CHECK_FRAMES_PER_WORD = 3
+# Frames per payload word handed to frames_carry_payload, with their indices. Frame i carries word
+# word_for_frame(i) and the check differences each word with its complement, so the sample is
+# kept per word. Decoding the mark costs ~100-250 ms a frame, so 6 words x 2 frames, each word's
+# frames spread over the whole clip (a mark that fades half-way must still be caught). Only the
+# middle frame of each run is a candidate: a run's first frame is predicted by the encoder from
+# the previous run's word, which smears its mark.
+CHECK_FRAMES_PER_WORD = 2
 _MID_RUN = RUN_FRAMES // 2
 
 
@@ -129,7 +129,8 @@ def publish(
         is left behind and its exception propagates.
     Raises WatermarkError when sampled frames, decoded back from the encoded file, do not carry
     `payload` (code watermark_missing) or the clip is too short to carry every payload word
-    (clip_too_short: under 2.5 runs of RUN_FRAMES), MediaError for bad or no frames,
+    (clip_too_short: some word's run has no middle frame: under 5.5 runs of RUN_FRAMES, 34
+    frames), MediaError for bad or no frames,
     SigningError when the manifest cannot be signed and verified.
     """
     out = Path(out_path)
@@ -169,7 +170,8 @@ def publish(
                 code="clip_too_short",
             )
         check = sorted(index for sample in samples.values() for index in sample.indices())
-        if not frames_carry_payload(_decoded_frames_at(unsigned, check), payload, watermark_key):
+        decoded = _decoded_frames_at(unsigned, check)
+        if not frames_carry_payload(decoded, payload, watermark_key, indices=check):
             raise WatermarkError(
                 "the frames do not carry the expected watermark payload; refusing to publish",
                 code="watermark_missing",

@@ -2,16 +2,25 @@
 
 Design (measurements in issue 4 and in provenance.bench):
 - RivaGAN runs at EMBED_SIZE = 256 px; the residual it adds is upsampled to the frame and scaled
-  by STRENGTH (PSNR about 38.6 dB). It costs ~250 ms, far too much per frame, so it runs ONCE per
-  word on the source appearance (`mark_appearance`); the generator warps the marked appearance
-  for every frame, so the mark moves with the face at no extra cost.
-- The payload's WORD_COUNT words ride in WORD_COUNT differently-marked appearances; frame i is
-  rendered from appearance (i // RUN_FRAMES) % WORD_COUNT. Runs of 12 frames leave mid-run frames
-  whose mark is not smeared by the encoder's prediction from the previous run.
-- Detection decodes DETECT_SAMPLES frames SAMPLE_SPACING apart (a spacing coprime with the word
-  period, so samples cycle through every word at 25 and at 12.5 fps), assigns each sample to a
-  word by its index bits and its agreement with the other samples, averages soft bits per word,
-  lets BCH correct what is left and accepts only a binomial false-positive bound <= 1e-9.
+  by STRENGTH. It costs ~250 ms, far too much per frame, so it runs ONCE per data word on the
+  source appearance (`mark_appearance`); the generator warps the marked appearance for every
+  frame, so the mark moves with the face at no extra cost.
+- Antipodal pairs: data word j rides in two appearances, the portrait PLUS its residual and the
+  portrait MINUS the same residual. The decoder's response to the picture itself (content bias,
+  measured: the same wrong bits in every frame, which no averaging removes) is common to both,
+  and the residual's effect on the logits changes sign, so the difference of the two groups'
+  mean soft bits keeps only the mark. The minus appearance reads as the word's complement, so
+  the payload's WORD_COUNT = 6 frame words are (w0, ~w0, w1, ~w1, w2, ~w2): three encoder runs.
+- Frame i is rendered from appearance (i // RUN_FRAMES) % WORD_COUNT: a whole cycle is 36
+  frames, so a 1.4-s clip (the shortest speech a job renders) carries every word. Each word's
+  pair sits side by side in time, so the head pose, and with it the bias, barely changes between
+  the two halves that cancel.
+- Detection decodes DETECT_SAMPLES frames SAMPLE_SPACING apart (13 is coprime with the 36-frame
+  cycle, so samples land on every word, at every phase of a run), centres them, groups them on
+  DATA_WORDS axes (a sample and its complement are antipodal), differences each axis's two
+  sides, and tries the 48 ways to name axes and sides; BCH (Chase-II) corrects what is left and
+  it identifies only when the binomial false-positive bound over all 2**32 x 48 hypotheses is
+  <= 1e-9.
 - The decoder is the model's own (weights read from its ONNX file) run in torch with the second
   convolution of each branch evaluated on a stride-3 grid: the output is a spatial mean of a
   local feature, so a ninth of the positions estimates it as well (measured) at 3.6x less cost.
@@ -35,27 +44,26 @@ import torch.nn.functional as F
 from provenance.errors import MediaError, WatermarkError
 from provenance.payload import (
     CODEWORD_BITS,
-    INDEX_BITS,
+    DATA_WORDS,
     RECORD_ID_BITS,
     WORD_BITS,
     WORD_COUNT,
     WatermarkPayload,
     codeword_bits,
     decode_codeword,
-    frame_mask,
     payload_for_record,
     word_bits,
 )
 
-WATERMARK_ALGORITHM = "rivagan-256-appearance-bch-v1"
+WATERMARK_ALGORITHM = "rivagan-256-appearance-antipodal-bch-v2"
 EMBED_SIZE = 256  # px: RivaGAN's own resolution; measured robust there, 4x cheaper than 512
 STRENGTH = 1.7  # residual gain: 1.0 gives 43 dB but ~0.77 bit accuracy after CRF 30; 1.7 ~38.6 dB
-RUN_FRAMES = 12  # frames per run of one word (6 after halving the frame rate)
+RUN_FRAMES = 6  # frames per run of one word: 6 words x 6 = a 36-frame (1.44 s) cycle
 DETECT_SAMPLES = 16
-SAMPLE_SPACING = 7  # frames; 7/12 of a run, so samples land on every word and at varied phases
+SAMPLE_SPACING = 13  # frames; coprime with the 36-frame cycle: every word, every run phase
 DECODE_STRIDE = 3  # measured: same per-frame accuracy as stride 1 after 2x CRF 23
 MAX_FALSE_POSITIVE = 1e-9
-CHASE_BITS = 5  # 32 BCH decodes, ~1 ms
+CHASE_BITS = 4  # 16 BCH decodes per hypothesis, 48 hypotheses
 MAX_SIDE = 8192
 MIN_SIDE = 16
 
@@ -213,18 +221,26 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(image, (size, size), interpolation=interpolation)
 
 
-def embed_word(image: np.ndarray, word: int) -> np.ndarray:
-    """Mark one image with a 32-bit word: RivaGAN at EMBED_SIZE, residual upsampled, x STRENGTH."""
+def embed_residual(image: np.ndarray, word: int) -> np.ndarray:
+    """RivaGAN's residual for a 32-bit word at EMBED_SIZE, upsampled to the image, (H, W, 3) f32."""
     image = _as_rgb(image)
     small = _resize(image, EMBED_SIZE)  # (256, 256, 3)
     bits = word_bits(word).astype(np.float32)[None]  # (1, 32)
     frame = _to_model(small[None])[:, :, None]  # (1, 3, 1, 256, 256): the model is a video model
     (marked,) = _encoder().run(None, {"frame": frame, "data": bits})
     marked = np.clip(marked[0, :, 0].transpose(1, 2, 0), -1.0, 1.0)  # (256, 256, 3)
-    residual = (marked + 1.0) * 127.5 - small.astype(np.float32)
+    residual = (marked + 1.0) * 127.5 - small.astype(np.float32)  # (256, 256, 3)
     height, width = image.shape[:2]
-    residual = cv2.resize(residual, (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.clip(np.rint(image + STRENGTH * residual), 0, 255).astype(np.uint8)
+    return cv2.resize(residual, (width, height), interpolation=cv2.INTER_LINEAR)  # (H, W, 3)
+
+
+def _add_residual(image: np.ndarray, residual: np.ndarray, sign: float) -> np.ndarray:
+    return np.clip(np.rint(image + sign * STRENGTH * residual), 0, 255).astype(np.uint8)
+
+
+def embed_word(image: np.ndarray, word: int) -> np.ndarray:
+    """Mark one image with a 32-bit word: RivaGAN at EMBED_SIZE, residual upsampled, x STRENGTH."""
+    return _add_residual(_as_rgb(image), embed_residual(image, word), 1.0)
 
 
 def word_for_frame(index: int) -> int:
@@ -234,9 +250,17 @@ def word_for_frame(index: int) -> int:
     return (index // RUN_FRAMES) % WORD_COUNT
 
 
+def _check_payload_words(payload: WatermarkPayload) -> None:
+    words = payload.words
+    if len(words) != WORD_COUNT or any(
+        words[2 * j + 1] != words[2 * j] ^ 0xFFFFFFFF for j in range(DATA_WORDS)
+    ):
+        raise WatermarkError(f"a payload carries {DATA_WORDS} words, each with its complement")
+
+
 @dataclass(frozen=True)
 class MarkedAppearance:
-    """The source appearance marked once per payload word; the renderer warps `for_frame(i)`."""
+    """The source appearance marked for each payload word; the renderer warps `for_frame(i)`."""
 
     payload: WatermarkPayload
     appearances: tuple[np.ndarray, ...]  # WORD_COUNT x (H, W, 3) uint8
@@ -247,21 +271,29 @@ class MarkedAppearance:
 
 
 def mark_appearance(aligned: np.ndarray, payload: WatermarkPayload) -> MarkedAppearance:
-    """Mark the aligned source appearance (512x512 RGB) once for each payload word."""
+    """Mark the aligned source appearance (512x512 RGB): plus and minus each data word's residual.
+
+    Three RivaGAN runs for six appearances: the minus side decodes as the complement word.
+    """
     aligned = _as_rgb(aligned)
-    if len(payload.words) != WORD_COUNT:
-        raise WatermarkError(f"a payload carries {WORD_COUNT} words")
+    _check_payload_words(payload)
     appearances = []
-    for word in payload.words:
-        marked = embed_word(aligned, word)
-        marked.setflags(write=False)  # shared by every frame of its runs
-        appearances.append(marked)
+    for j in range(DATA_WORDS):
+        residual = embed_residual(aligned, payload.words[2 * j])  # (H, W, 3)
+        for sign in (1.0, -1.0):
+            marked = _add_residual(aligned, residual, sign)
+            marked.setflags(write=False)  # shared by every frame of its runs
+            appearances.append(marked)
     return MarkedAppearance(payload=payload, appearances=tuple(appearances))
 
 
 def mark_frame(frame: np.ndarray, payload: WatermarkPayload, index: int) -> np.ndarray:
     """Mark one frame directly with the word its index carries (~250 ms: a fallback only)."""
-    return embed_word(frame, payload.words[word_for_frame(index)])
+    _check_payload_words(payload)
+    word = word_for_frame(index)
+    sign = 1.0 if word % 2 == 0 else -1.0
+    frame = _as_rgb(frame)
+    return _add_residual(frame, embed_residual(frame, payload.words[word - word % 2]), sign)
 
 
 @dataclass(frozen=True)
@@ -271,8 +303,8 @@ class WatermarkDetection:
     identified: bool
     record_id: int | None
     value_hex: str | None
-    confidence: float  # fraction of the 90 codeword bits that agree with the decoded codeword
-    false_positive_probability: float  # union bound over every valid record id (binomial tail)
+    confidence: float  # fraction of the 96 codeword bits that agree with the decoded codeword
+    false_positive_probability: float  # union bound over every hypothesis (binomial tail)
     frames_used: int
 
 
@@ -302,87 +334,57 @@ def binomial_false_positive(agreeing: int, total: int, candidates: int) -> float
     return min(1.0, candidates * tail / 2**total)
 
 
-def _soft_bits(logits: np.ndarray, key: bytes) -> np.ndarray:
-    """Unmasked soft bits in [-3, 3], scaled per frame so one loud frame cannot outvote others."""
+# Every valid record id, times the ways to name the axes (3!) and their sides (2**3).
+BLIND_HYPOTHESES = 2**RECORD_ID_BITS * math.factorial(DATA_WORDS) * 2**DATA_WORDS
+
+
+def _soft_bits(logits: np.ndarray) -> np.ndarray:
+    """Soft bits in [-3, 3], scaled per frame so one loud frame cannot outvote the others."""
     scale = np.median(np.abs(logits), axis=1, keepdims=True) + 1e-6  # (N, 1)
-    signs = 1.0 - 2.0 * frame_mask(key).astype(np.float32)  # (32,)
-    return np.clip(logits / scale, -3.0, 3.0) * signs  # (N, 32)
+    return np.clip(logits / scale, -3.0, 3.0)  # (N, 32)
 
 
-def _index_signs() -> np.ndarray:
-    return np.array(
-        [
-            [1.0 if (k >> (INDEX_BITS - 1 - b)) & 1 else -1.0 for b in range(INDEX_BITS)]
-            for k in range(WORD_COUNT)
-        ],
-        np.float32,
-    )  # (WORD_COUNT, INDEX_BITS)
+def _axes(unit: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sign-blind spherical k-means: a label and a signed cosine per sample, (N,), (N,).
 
-
-def _cluster(chunks: np.ndarray, clusters: int) -> np.ndarray:
-    """Group samples carrying the same word, (N,) int labels.
-
-    The decoder adds a content bias common to every frame of a clip (measured: chunks of different
-    words correlate 0.3-0.7), so samples are compared after removing their mean; then a few rounds
-    of spherical k-means from mutually distant seeds (N <= DETECT_SAMPLES, so this is tiny).
+    A word's two appearances give antipodal centred samples, so a cluster is an axis (its
+    principal direction), and the sign of a sample's cosine with it says which side it is on.
     """
-    centred = chunks - chunks.mean(axis=0, keepdims=True)  # (N, 30)
-    unit = centred / (np.linalg.norm(centred, axis=1, keepdims=True) + 1e-6)
-    seeds = [0]
-    while len(seeds) < min(clusters, len(unit)):
-        closeness = (unit @ unit[seeds].T).max(axis=1)  # (N,)
+    seeds = [int(np.argmax(np.linalg.norm(unit, axis=1)))]
+    while len(seeds) < min(count, len(unit)):
+        closeness = np.abs(unit @ unit[seeds].T).max(axis=1)  # (N,)
         seeds.append(int(np.argmin(closeness)))
-    centres = unit[seeds]  # (K, 30)
-    labels = np.zeros(len(unit), int)
-    for _ in range(5):
-        labels = np.argmax(unit @ centres.T, axis=1)
-        centres = np.stack(
-            [
-                unit[labels == k].sum(axis=0) if (labels == k).any() else centres[k]
-                for k in range(len(centres))
-            ]
-        )
-        centres /= np.linalg.norm(centres, axis=1, keepdims=True) + 1e-6
-    return labels
+    axes = unit[seeds]  # (K, 32)
+    for _ in range(8):
+        labels = np.argmax(np.abs(unit @ axes.T), axis=1)  # (N,)
+        for k in range(len(axes)):
+            members = unit[labels == k]  # (m, 32)
+            if len(members):
+                axes[k] = np.linalg.eigh(members.T @ members)[1][:, -1]  # principal direction
+    cosines = unit @ axes.T  # (N, K)
+    labels = np.argmax(np.abs(cosines), axis=1)
+    return labels, cosines[np.arange(len(unit)), labels]
 
 
-def _assign_words(soft: np.ndarray) -> np.ndarray:
-    """Word index of each sampled frame (in time order), (N,) int.
+def _pair_differences(soft: np.ndarray) -> np.ndarray:
+    """Bias-free soft estimate of each data word, up to naming and sign, (DATA_WORDS, 32).
 
-    Clusters give which samples share a word; which word each cluster is comes from the index
-    bits summed over its samples and from time order (runs go 0, 1, 2, 0, ...: consecutive samples
-    in different clusters mostly step +1), over the WORD_COUNT! ways to name the clusters.
+    Per axis: mean soft bits of one side minus those of the other, so the content bias cancels.
+    An axis seen from one side only falls back to its samples centred on the clip's mean.
     """
-    labels = _cluster(soft[:, INDEX_BITS:], WORD_COUNT)
-    index_score = soft[:, :INDEX_BITS] @ _index_signs().T  # (N, WORD_COUNT)
-    best, best_score = None, -np.inf
-    for naming in itertools.permutations(range(WORD_COUNT)):
-        words = np.array(naming)[labels]  # (N,)
-        score = index_score[np.arange(len(words)), words].sum()
-        steps = (words[1:] - words[:-1]) % WORD_COUNT
-        score += np.sum(steps == 1) - np.sum(steps > 1)
-        if score > best_score:
-            best, best_score = words, score
-    return best
-
-
-def _word_bits_without_content_bias(means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Hard codeword bits (90,) and their reliability from per-word mean soft bits (K, 30),
-    cancelling the decoder's content bias.
-
-    Measured: after two H.264 encodes the decoder's response to the picture itself (the same for
-    every word, since all words mark the same appearance) flips ~8 of 90 bits that averaging
-    over frames cannot fix. Subtracting the mean over words cancels it: where the words differ at
-    a position the signs of the centred values are exactly their bits. Where all words agree the
-    centred values are ~0 (spread well under the typical spread of 2x the mark's amplitude) and
-    only the plain sign remains, so the bias can only bite on those ~1/4 of the positions.
-    """
-    centred = means - means.mean(axis=0, keepdims=True)  # (K, 30)
-    spread = centred.max(axis=0) - centred.min(axis=0)  # (30,)
-    differing = spread > 0.5 * np.median(spread)  # median spread ~ 2x amplitude (3/4 differ)
-    bits = np.where(differing[None, :], centred > 0, means > 0).astype(np.uint8)
-    reliability = np.where(differing[None, :], np.abs(centred), np.abs(means))
-    return bits.reshape(-1), reliability.reshape(-1)
+    centred = soft - soft.mean(axis=0, keepdims=True)  # (N, 32)
+    unit = centred / (np.linalg.norm(centred, axis=1, keepdims=True) + 1e-6)
+    labels, cosines = _axes(unit, DATA_WORDS)
+    estimates = np.zeros((DATA_WORDS, WORD_BITS), np.float32)
+    for k in range(DATA_WORDS):
+        plus = (labels == k) & (cosines > 0)
+        minus = (labels == k) & (cosines <= 0)
+        if plus.any() and minus.any():
+            estimates[k] = soft[plus].mean(axis=0) - soft[minus].mean(axis=0)
+        elif plus.any() or minus.any():
+            members = labels == k
+            estimates[k] = (centred[members] * np.sign(cosines[members])[:, None]).mean(axis=0)
+    return estimates
 
 
 def _chase_decode(observed: np.ndarray, reliability: np.ndarray, key: bytes):
@@ -417,56 +419,62 @@ def detect_watermark(frames: Sequence[np.ndarray], key: bytes) -> WatermarkDetec
 def detect_from_logits(logits: np.ndarray, key: bytes) -> WatermarkDetection:
     """The decision part of `detect_watermark`, from decoder logits (n, 32) of sampled frames."""
     nothing = WatermarkDetection(False, None, None, 0.0, 1.0, len(logits))
-    if len(logits) == 0:
+    if len(logits) < WORD_COUNT:
+        return nothing  # fewer samples than words: 64 bits cannot be read from one word
+    estimates = _pair_differences(_soft_bits(logits))  # (3, 32)
+    best = None
+    for naming in itertools.permutations(range(DATA_WORDS)):
+        for signs in itertools.product((1.0, -1.0), repeat=DATA_WORDS):
+            soft = (estimates[list(naming)] * np.array(signs)[:, None]).reshape(-1)  # (96,)
+            decoded = _chase_decode((soft > 0).astype(np.uint8), np.abs(soft), key)
+            if decoded is not None and (best is None or decoded.agreeing_bits > best.agreeing_bits):
+                best = decoded
+    if best is None:
         return nothing
-    soft = _soft_bits(logits, key)  # (n, 32)
-    assignment = _assign_words(soft)
-    if len(set(assignment.tolist())) < WORD_COUNT:
-        return nothing  # a word never seen: 64 bits cannot be read from fewer than 90
-    means = np.stack(
-        [soft[assignment == k, INDEX_BITS:].mean(axis=0) for k in range(WORD_COUNT)]
-    )  # (WORD_COUNT, 30)
-    observed, reliability = _word_bits_without_content_bias(means)  # (90,), (90,)
-    decoded = _chase_decode(observed, reliability, key)
-    if decoded is None:
-        return nothing
-    # every valid record id, times the ways the clusters could have been named
-    candidates = 2**RECORD_ID_BITS * math.factorial(WORD_COUNT)
-    fp = binomial_false_positive(decoded.agreeing_bits, CODEWORD_BITS, candidates)
+    fp = binomial_false_positive(best.agreeing_bits, CODEWORD_BITS, BLIND_HYPOTHESES)
     identified = fp <= MAX_FALSE_POSITIVE
     return WatermarkDetection(
         identified=identified,
-        record_id=decoded.record_id if identified else None,
-        value_hex=decoded.value_hex if identified else None,
-        confidence=decoded.agreeing_bits / CODEWORD_BITS,
+        record_id=best.record_id if identified else None,
+        value_hex=best.value_hex if identified else None,
+        confidence=best.agreeing_bits / CODEWORD_BITS,
         false_positive_probability=fp,
         frames_used=len(logits),
     )
 
 
 def frames_carry_payload(
-    frames: Sequence[np.ndarray], payload: WatermarkPayload, key: bytes
+    frames: Sequence[np.ndarray],
+    payload: WatermarkPayload,
+    key: bytes,
+    indices: Sequence[int] | None = None,
 ) -> bool:
-    """True when sampled frames carry this payload (publish's check before it signs).
+    """True when the frames carry this payload (publish's check before it signs).
 
-    Knowing the expected words, each sample is compared with each word; the agreeing bits over
-    all samples must be beyond chance for one codeword (false-positive <= 1e-9), and every word
-    must be seen, so frames marked for another record or not at all are refused.
+    With `indices` (each frame's index in its output, as publish knows them), the frames are
+    grouped by the word their index carries and each word's pair differenced as detection does;
+    the 96 bits must agree with this payload's codeword beyond chance: one known hypothesis, so
+    the binomial tail itself must be <= 1e-9 (at least 77 of 96 bits). Every word must be among
+    the frames. Frames marked for another record or not at all agree on ~48 bits and are
+    refused. Without `indices`, blind detection of the frames must identify this payload.
     """
     if payload_for_record(payload.record_id, key) != payload:
         raise WatermarkError("the payload was not made with this key")
-    positions = sample_positions(len(frames))
-    if not positions:
+    if indices is None:
+        detection = detect_watermark(frames, key)
+        return detection.identified and detection.value_hex == payload.value_hex
+    if len(indices) != len(frames):
+        raise WatermarkError("one index per frame")
+    words = np.array([word_for_frame(i) for i in indices])  # (n,)
+    if len(set(words.tolist())) < WORD_COUNT:
         return False
-    logits = frame_logits([frames[i] for i in positions])  # (n, 32)
-    expected = np.stack([word_bits(w) for w in payload.words]).astype(bool)  # (K, 32)
-    hard = logits > 0  # (n, 32)
-    agreement = (hard[:, None, :] == expected[None, :, :]).sum(axis=2)  # (n, K)
-    best = np.argmax(agreement, axis=1)
-    if len(set(best.tolist())) < WORD_COUNT:
-        return False
-    agreeing = int(agreement.max(axis=1).sum())
-    total = len(positions) * WORD_BITS
-    return binomial_false_positive(agreeing, total, WORD_COUNT ** len(positions)) <= (
-        MAX_FALSE_POSITIVE
-    )
+    soft = _soft_bits(frame_logits(frames))  # (n, 32)
+    estimates = np.stack(
+        [
+            soft[words == 2 * j].mean(axis=0) - soft[words == 2 * j + 1].mean(axis=0)
+            for j in range(DATA_WORDS)
+        ]
+    )  # (3, 32)
+    observed = (estimates.reshape(-1) > 0).astype(np.uint8)  # (96,)
+    agreeing = int(np.sum(observed == codeword_bits(int(payload.value_hex, 16), key)))
+    return binomial_false_positive(agreeing, CODEWORD_BITS, 1) <= MAX_FALSE_POSITIVE

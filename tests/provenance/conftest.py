@@ -12,7 +12,7 @@ from provenance.bench import make_motion, render_frame
 from provenance.payload import WatermarkPayload, payload_for_record
 from provenance.watermark import MarkedAppearance, mark_appearance
 
-CLIP_FRAMES = 96  # 8 runs of 12: every word several times, ~4 s at 25 fps
+CLIP_FRAMES = 96  # 16 runs of 6: every word at least twice, ~4 s at 25 fps
 
 
 @pytest.fixture(scope="session", autouse=True)

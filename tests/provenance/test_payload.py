@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from provenance.errors import WatermarkError
 from provenance.payload import (
     CODEWORD_BITS,
+    DATA_WORDS,
     PAYLOAD_BITS,
     RECORD_ID_BITS,
     WORD_COUNT,
@@ -25,12 +26,14 @@ def test_scrambling_is_a_keyed_permutation_that_inverts(value):
     assert unscramble(scramble(value, KEY), KEY) == value
 
 
-def test_payload_has_a_64_bit_value_and_three_32_bit_words():
+def test_payload_has_a_64_bit_value_and_three_32_bit_words_each_with_its_complement():
     payload = payload_for_record(17, KEY)
-    assert PAYLOAD_BITS == 64
+    assert PAYLOAD_BITS == 64 and CODEWORD_BITS == 96
     assert len(payload.value_hex) == 16 and int(payload.value_hex, 16) >= 0
-    assert len(payload.words) == WORD_COUNT
+    assert len(payload.words) == WORD_COUNT == 2 * DATA_WORDS
     assert all(0 <= word < 2**32 for word in payload.words)
+    for j in range(DATA_WORDS):
+        assert payload.words[2 * j + 1] == payload.words[2 * j] ^ 0xFFFFFFFF
 
 
 def test_consecutive_record_ids_give_unrelated_values():
@@ -50,12 +53,12 @@ def test_the_codeword_decodes_back_to_the_record():
     assert decoded.agreeing_bits == CODEWORD_BITS
 
 
-def test_it_corrects_three_flipped_bits():
+def test_it_corrects_four_flipped_bits():
     observed = codeword_bits(int(payload_for_record(99, KEY).value_hex, 16), KEY).copy()
-    observed[[3, 40, 70]] ^= 1
+    observed[[3, 40, 70, 80]] ^= 1  # all in the BCH-protected 92 bits
     decoded = decode_codeword(observed, KEY)
     assert decoded is not None and decoded.record_id == 99
-    assert decoded.corrected_bits == 3 and decoded.agreeing_bits == CODEWORD_BITS - 3
+    assert decoded.corrected_bits == 4 and decoded.agreeing_bits == CODEWORD_BITS - 4
 
 
 def test_a_clean_decoder_output_of_zeros_is_no_record():
@@ -69,7 +72,7 @@ def test_random_bits_rarely_name_a_record():
         decode_codeword(rng.integers(0, 2, CODEWORD_BITS).astype(np.uint8), KEY) is not None
         for _ in range(300)
     )
-    assert hits == 0  # BCH accepts ~1/2**(21-3*7+...) and the id range check 1 in 2**24
+    assert hits == 0  # the id range check alone passes 1 in 2**32
 
 
 @pytest.mark.parametrize("record_id", [-1, 2**RECORD_ID_BITS, "7", 1.5, True])

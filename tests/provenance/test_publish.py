@@ -236,6 +236,6 @@ def test_it_marks_frames_itself_when_they_are_not_premarked(
     payload: WatermarkPayload, platform_identity: SigningIdentity, tmp_path: Path
 ) -> None:
     out = tmp_path / "o.mp4"
-    record = _publish(unmarked(31), payload, out, platform_identity, frames_premarked=False)
-    assert record.frames == 31
+    record = _publish(unmarked(36), payload, out, platform_identity, frames_premarked=False)
+    assert record.frames == 36
     assert read_manifest(out, platform_identity.root_pem).state == "trusted"
