@@ -15,9 +15,8 @@ Design (measurements in issue 4 and in provenance.bench):
   frames, so a 1.4-s clip (the shortest speech a job renders) carries every word. Each word's
   pair sits side by side in time, so the head pose, and with it the bias, barely changes between
   the two halves that cancel.
-- Detection decodes DETECT_SAMPLES frames SAMPLE_SPACING apart (13 is coprime with the 36-frame
-  cycle, so samples land on every word, at every phase of a run), centres them, groups them on
-  DATA_WORDS axes (a sample and its complement are antipodal), differences each axis's two
+- Detection decodes the middle frames of DETECT_SAMPLES consecutive runs, centres them, groups
+  them on DATA_WORDS axes (a sample and its complement are antipodal), differences each axis's two
   sides, and tries the 48 ways to name axes and sides; BCH (Chase-II) corrects what is left and
   it identifies only when the binomial false-positive bound over all 2**32 x 48 hypotheses is
   <= 1e-9.
@@ -59,8 +58,7 @@ WATERMARK_ALGORITHM = "rivagan-256-appearance-antipodal-bch-v2"
 EMBED_SIZE = 256  # px: RivaGAN's own resolution; measured robust there, 4x cheaper than 512
 STRENGTH = 1.7  # residual gain: 1.0 gives 43 dB but ~0.77 bit accuracy after CRF 30; 1.7 ~38.6 dB
 RUN_FRAMES = 6  # frames per run of one word: 6 words x 6 = a 36-frame (1.44 s) cycle
-DETECT_SAMPLES = 16
-SAMPLE_SPACING = 13  # frames; coprime with the 36-frame cycle: every word, every run phase
+DETECT_SAMPLES = 16  # middle frames of 16 consecutive runs (2.7 cycles of the 6 words)
 DECODE_STRIDE = 3  # measured: same per-frame accuracy as stride 1 after 2x CRF 23
 MAX_FALSE_POSITIVE = 1e-9
 CHASE_BITS = 4  # 16 BCH decodes per hypothesis, 48 hypotheses
@@ -309,13 +307,23 @@ class WatermarkDetection:
 
 
 def sample_positions(count: int) -> list[int]:
-    """Indices of the frames detection decodes, out of `count` frames."""
-    samples = min(count, DETECT_SAMPLES)
-    span = (samples - 1) * SAMPLE_SPACING
-    if count > span:
-        start = (count - 1 - span) // 2
-        return [start + j * SAMPLE_SPACING for j in range(samples)]
-    return sorted({round(x) for x in np.linspace(0, count - 1, samples)})
+    """Indices of the frames detection decodes, out of `count` frames.
+
+    The middle frame of DETECT_SAMPLES consecutive runs around the clip's centre: a run's first
+    frame is predicted by the encoder from the previous word and carries a smeared mark, while a
+    copy that keeps the frame timing (re-encoded, resized, cropped, brightened) keeps its
+    mid-run frames where they were. Consecutive runs give every word (16 runs: each of the 6
+    words 2-3 times) with each word's complement one run away, at nearly the same head pose.
+    A clip with fewer runs gives every middle frame it has; a copy re-timed to another frame
+    rate lands on every phase of a run instead, which costs accuracy but no word.
+    """
+    if count <= 0:
+        return []
+    middles = list(range(RUN_FRAMES // 2, count, RUN_FRAMES))
+    if len(middles) < WORD_COUNT:
+        return sorted({round(x) for x in np.linspace(0, count - 1, min(count, DETECT_SAMPLES))})
+    first = max(0, (len(middles) - DETECT_SAMPLES) // 2)
+    return middles[first : first + DETECT_SAMPLES]
 
 
 def frame_logits(frames: Sequence[np.ndarray]) -> np.ndarray:
