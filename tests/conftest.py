@@ -2,7 +2,38 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
+
+# Playwright's sync API (pytest-playwright's session fixtures) keeps an event loop in the main
+# thread from the first browser test on, and Django then refuses ORM calls from that thread. Our
+# code has no async views, so the tests may make their plain synchronous calls there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    """pytest-playwright launches Debian's chromium (never a downloaded browser)."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("Debian's chromium is not installed (make test installs it)")
+    return {"executable_path": chromium, "args": CHROMIUM_FLAGS}
 
 
 @pytest.fixture(autouse=True)

@@ -10,20 +10,13 @@ from django.core.management import call_command
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 TIMEOUT_MS = 60_000
 
 
 @pytest.fixture
-def chromium_browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
+def chromium_browser(browser):
+    """pytest-playwright's session browser: Debian's chromium (tests/conftest.py)."""
+    return browser
 
 
 def _current_code(device) -> str:

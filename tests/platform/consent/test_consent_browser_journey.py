@@ -6,7 +6,6 @@ and withdraws consent with one click."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -16,41 +15,9 @@ TIMEOUT_MS = 180_000  # clip checks take seconds each on two shared cores
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args():
-    """pytest-playwright's launch options: Debian's chromium, no downloads, fake camera/mic."""
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail("Debian's chromium is not installed (apt-get install chromium)")
-    return {
-        "executable_path": chromium,
-        "args": [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-        ],
-    }
-
-
 @pytest.fixture
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "accept_downloads": True}
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _async_unsafe_ok():
-    """Playwright's sync API keeps an event loop in this thread from its session fixture on; the
-    ORM calls made here (the test database's set-up included) are plain synchronous ones."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
 
 
 def _sign_in_as(context, client, login, user, live_server) -> None:

@@ -9,24 +9,16 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 120_000  # a check takes seconds on a busy 2-core machine
 
 
 @pytest.fixture
-def browser_context(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes in
-    # between are plain synchronous ones.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context()
-        context.set_default_timeout(TIMEOUT_MS)
-        yield context
-        context.close()
-        browser.close()
+def browser_context(browser):
+    """A fresh context in pytest-playwright's session browser (Debian's chromium)."""
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    yield context
+    context.close()
 
 
 def _check(page, base_url: str, path) -> None:
