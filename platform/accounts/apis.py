@@ -41,16 +41,16 @@ class SignUpApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "signup"
 
-    class InputSerializer(serializers.Serializer):
+    class SignUpInputSerializer(serializers.Serializer):
         username = serializers.RegexField(r"^[A-Za-z0-9_.-]{3,40}$", max_length=40)
         full_name = serializers.CharField(max_length=150)
         email = serializers.EmailField()
         password = serializers.CharField(max_length=128, write_only=True)
         role = serializers.ChoiceField(choices=[r.value for r in SELF_SERVICE_ROLES])
 
-    @extend_schema(request=InputSerializer, responses={201: UserOutputSerializer})
+    @extend_schema(request=SignUpInputSerializer, responses={201: UserOutputSerializer})
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.SignUpInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_sign_up(**data.validated_data)
         return Response(_user_output(user), status=status.HTTP_201_CREATED)
@@ -64,16 +64,16 @@ class TokenCreateApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "signup"
 
-    class InputSerializer(serializers.Serializer):
+    class TokenCreateInputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=128, write_only=True)
 
-    class OutputSerializer(serializers.Serializer):
+    class TokenOutputSerializer(serializers.Serializer):
         token = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    @extend_schema(request=TokenCreateInputSerializer, responses={201: TokenOutputSerializer})
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.TokenCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(
             request,

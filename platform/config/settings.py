@@ -107,6 +107,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
+            # Reopening the database on every request cost most of a status poll's time.
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN: measured, without it two workers failed
                 # 172 of 300 read-then-write tasks with "database is locked"; with it 0.
