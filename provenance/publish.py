@@ -30,10 +30,11 @@ from provenance.manifest import ManifestInfo, sign_mp4
 from provenance.media import AudioTrack, Mp4Writer, iter_video_frames
 from provenance.payload import WatermarkPayload
 from provenance.watermark import (
-    RUN_FRAMES,
     WATERMARK_ALGORITHM,
     frames_carry_payload,
     mark_frame,
+    run_middle,
+    run_of,
     word_for_frame,
 )
 
@@ -44,7 +45,6 @@ from provenance.watermark import (
 # middle frame of each run is a candidate: a run's first frame is predicted by the encoder from
 # the previous run's word, which smears its mark.
 CHECK_FRAMES_PER_WORD = 2
-_MID_RUN = RUN_FRAMES // 2
 
 
 @dataclass(frozen=True)
@@ -129,9 +129,8 @@ def publish(
         is left behind and its exception propagates.
     Raises WatermarkError when sampled frames, decoded back from the encoded file, do not carry
     `payload` (code watermark_missing) or the clip is too short to carry every payload word
-    (clip_too_short: some word's run has no middle frame: under 5.5 runs of RUN_FRAMES, 34
-    frames), MediaError for bad or no frames,
-    SigningError when the manifest cannot be signed and verified.
+    (clip_too_short: some word's run has no middle frame: under 34 frames), MediaError for bad
+    or no frames, SigningError when the manifest cannot be signed and verified.
     """
     out = Path(out_path)
     if not out.parent.is_dir():
@@ -154,7 +153,7 @@ def publish(
                 if not frames_premarked:
                     frame = mark_frame(frame, payload, index)
                 writer.write(frame)
-                if index % RUN_FRAMES == _MID_RUN:
+                if index == run_middle(run_of(index)):
                     word = word_for_frame(index)
                     samples.setdefault(word, _SpreadSample(CHECK_FRAMES_PER_WORD)).offer(index)
                 if index % seconds_stride == 0:

@@ -11,10 +11,14 @@ Design (measurements in issue 4 and in provenance.bench):
   and the residual's effect on the logits changes sign, so the difference of the two groups'
   mean soft bits keeps only the mark. The minus appearance reads as the word's complement, so
   the payload's WORD_COUNT = 6 frame words are (w0, ~w0, w1, ~w1, w2, ~w2): three encoder runs.
-- Frame i is rendered from appearance (i // RUN_FRAMES) % WORD_COUNT: a whole cycle is 36
-  frames, so a 1.4-s clip (the shortest speech a job renders) carries every word. Each word's
-  pair sits side by side in time, so the head pose, and with it the bias, barely changes between
-  the two halves that cancel.
+- Frames go in runs, run r rendered from appearance r % WORD_COUNT. The first WORD_COUNT runs
+  are SHORT_RUN_FRAMES = 6 long, so a 1.4-s clip (the shortest speech a job renders) carries
+  every word; later runs are RUN_FRAMES = 12 long, because H.264 predicts a run's frames from
+  the previous run's and needs a few frames to replace one mark with the next (measured, 200
+  frames, publish then CRF 30, middle frames: per-frame bit accuracy 0.64 with runs of 6, 0.71
+  with runs of 12; the pair-differenced bits 11 wrong of 96 against 5). Each word's pair sits
+  side by side in time, so the head pose, and with it the bias, barely changes between the two
+  halves that cancel.
 - Detection decodes the middle frames of DETECT_SAMPLES consecutive runs, centres them, groups
   them on DATA_WORDS axes (a sample and its complement are antipodal), differences each axis's two
   sides, and tries the 48 ways to name axes and sides, besides the 6 phases of the known
@@ -58,7 +62,8 @@ from provenance.payload import (
 WATERMARK_ALGORITHM = "rivagan-256-appearance-antipodal-bch-v2"
 EMBED_SIZE = 256  # px: RivaGAN's own resolution; measured robust there, 4x cheaper than 512
 STRENGTH = 1.7  # residual gain: 1.0 gives 43 dB but ~0.77 bit accuracy after CRF 30; 1.7 ~38.6 dB
-RUN_FRAMES = 6  # frames per run of one word: 6 words x 6 = a 36-frame (1.44 s) cycle
+RUN_FRAMES = 12  # frames per run of one word, after the first WORD_COUNT short runs
+SHORT_RUN_FRAMES = 6  # the first cycle: all 6 words within 36 frames (1.44 s)
 DETECT_SAMPLES = 16  # middle frames of 16 consecutive runs (2.7 cycles of the 6 words)
 SECOND_LOOK_SAMPLES = 32  # more middle frames when the first look does not identify
 DECODE_STRIDE = 3  # measured: same per-frame accuracy as stride 1 after 2x CRF 23
@@ -243,11 +248,36 @@ def embed_word(image: np.ndarray, word: int) -> np.ndarray:
     return _add_residual(_as_rgb(image), embed_residual(image, word), 1.0)
 
 
-def word_for_frame(index: int) -> int:
-    """Which payload word (0..WORD_COUNT-1) frame `index` of an output carries."""
+_SHORT_SPAN = SHORT_RUN_FRAMES * WORD_COUNT  # 36 frames
+
+
+def run_of(index: int) -> int:
+    """The run (0, 1, ...) frame `index` of an output belongs to."""
     if index < 0:
         raise WatermarkError("frame indices start at 0")
-    return (index // RUN_FRAMES) % WORD_COUNT
+    if index < _SHORT_SPAN:
+        return index // SHORT_RUN_FRAMES
+    return WORD_COUNT + (index - _SHORT_SPAN) // RUN_FRAMES
+
+
+def run_middle(run: int) -> int:
+    """The index of run `run`'s middle frame: the one the encoder has settled on its word."""
+    if run < WORD_COUNT:
+        return run * SHORT_RUN_FRAMES + SHORT_RUN_FRAMES // 2
+    return _SHORT_SPAN + (run - WORD_COUNT) * RUN_FRAMES + RUN_FRAMES // 2
+
+
+def word_for_frame(index: int) -> int:
+    """Which payload word (0..WORD_COUNT-1) frame `index` of an output carries."""
+    return run_of(index) % WORD_COUNT
+
+
+def _run_middles(count: int) -> list[int]:
+    """Middle frames of every run that has one among `count` frames."""
+    middles = []
+    while run_middle(len(middles)) < count:
+        middles.append(run_middle(len(middles)))
+    return middles
 
 
 def _check_payload_words(payload: WatermarkPayload) -> None:
@@ -321,7 +351,7 @@ def sample_positions(count: int) -> list[int]:
     """
     if count <= 0:
         return []
-    middles = list(range(RUN_FRAMES // 2, count, RUN_FRAMES))
+    middles = _run_middles(count)
     if len(middles) < WORD_COUNT:
         return sorted({round(x) for x in np.linspace(0, count - 1, min(count, DETECT_SAMPLES))})
     first = max(0, (len(middles) - DETECT_SAMPLES) // 2)
@@ -448,13 +478,21 @@ def _groupings(soft: np.ndarray, runs: np.ndarray):
 
 
 def second_look_positions(count: int) -> list[int]:
-    """The other middle frames of the clip (up to SECOND_LOOK_SAMPLES), for a second look."""
-    first = set(sample_positions(count))
-    middles = [i for i in range(RUN_FRAMES // 2, count, RUN_FRAMES) if i not in first]
-    if len(first) < DETECT_SAMPLES or not middles:
+    """Up to SECOND_LOOK_SAMPLES more settled frames for a second look: the other runs' middles,
+    then frames a quarter-run either side of the long runs' middles."""
+    first = sample_positions(count)
+    if len(first) < DETECT_SAMPLES:
         return []
-    keep = np.linspace(0, len(middles) - 1, min(len(middles), SECOND_LOOK_SAMPLES))
-    return [middles[i] for i in sorted({round(x) for x in keep})]
+    middles = _run_middles(count)
+    near = [
+        m + offset
+        for m in middles[WORD_COUNT:]
+        for offset in (-RUN_FRAMES // 4, RUN_FRAMES // 4)
+        if m + offset < count
+    ]
+    taken = set(first)
+    extra = [i for i in middles if i not in taken] + near
+    return sorted(extra[:SECOND_LOOK_SAMPLES])
 
 
 def detect_watermark(frames: Sequence[np.ndarray], key: bytes) -> WatermarkDetection:
@@ -470,14 +508,14 @@ def detect_watermark(frames: Sequence[np.ndarray], key: bytes) -> WatermarkDetec
     logits = frame_logits([frames[i] for i in positions])  # (n, 32)
     extra = second_look_positions(len(frames))
     looks = 2 if extra else 1
-    runs = np.array(positions) // RUN_FRAMES  # (n,)
+    runs = np.array([run_of(i) for i in positions])  # (n,)
     detection = detect_from_logits(logits, key, looks=looks, runs=runs)
     if detection.identified or not extra:
         return detection
     more = frame_logits([frames[i] for i in extra])  # (m, 32)
     order = np.argsort(positions + extra)
     logits = np.concatenate([logits, more])[order]  # (n + m, 32)
-    runs = np.array(positions + extra)[order] // RUN_FRAMES
+    runs = np.array([run_of(i) for i in positions + extra])[order]
     return detect_from_logits(logits, key, looks=looks, runs=runs)
 
 

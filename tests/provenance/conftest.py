@@ -12,7 +12,7 @@ from provenance.bench import make_motion, render_frame
 from provenance.payload import WatermarkPayload, payload_for_record
 from provenance.watermark import MarkedAppearance, mark_appearance
 
-CLIP_FRAMES = 96  # 16 runs of 6: every word at least twice, ~4 s at 25 fps
+CLIP_FRAMES = 156  # 6 short runs and 10 long ones: the 16 runs detection samples, 6.2 s
 
 
 @pytest.fixture(scope="session", autouse=True)

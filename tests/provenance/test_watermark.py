@@ -17,6 +17,8 @@ from provenance.watermark import (
     frame_logits,
     frames_carry_payload,
     mark_frame,
+    run_middle,
+    run_of,
     word_for_frame,
 )
 
@@ -28,12 +30,16 @@ def test_the_mark_is_invisible(astronaut_aligned, marked_appearance):
         assert psnr(marked, astronaut_aligned) >= 38.0
 
 
-def test_frames_take_their_word_in_runs(marked_appearance):
-    words = [word_for_frame(i) for i in range(RUN_FRAMES * WORD_COUNT * 2)]
-    assert words[:RUN_FRAMES] == [0] * RUN_FRAMES
-    assert words[RUN_FRAMES] == 1 and words[2 * RUN_FRAMES] == 2
-    assert words[WORD_COUNT * RUN_FRAMES] == 0
-    assert marked_appearance.for_frame(RUN_FRAMES) is marked_appearance.appearances[1]
+def test_frames_take_their_word_in_short_runs_then_long_runs(marked_appearance):
+    words = [word_for_frame(i) for i in range(36 + RUN_FRAMES * WORD_COUNT)]
+    assert words[:6] == [0] * 6 and words[6] == 1 and words[30:36] == [5] * 6
+    assert words[36 : 36 + RUN_FRAMES] == [0] * RUN_FRAMES and words[36 + RUN_FRAMES] == 1
+    assert marked_appearance.for_frame(6) is marked_appearance.appearances[1]
+
+
+def test_every_run_middle_belongs_to_its_run():
+    for run in range(20):
+        assert run_of(run_middle(run)) == run
 
 
 def test_a_shortest_speech_clip_carries_every_word():
@@ -77,7 +83,7 @@ def test_another_platform_key_does_not_identify(marked_clip):
 def test_publish_check_with_indices_accepts_the_expected_payload_only(
     marked_clip, clean_clip, payload, watermark_key
 ):
-    indices = list(range(RUN_FRAMES // 2, len(marked_clip), RUN_FRAMES))  # mid-run frames
+    indices = [i for i in range(len(marked_clip)) if i == run_middle(run_of(i))]
     frames = [marked_clip[i] for i in indices]
     assert frames_carry_payload(frames, payload, watermark_key, indices=indices)
     other = payload_for_record(4243, watermark_key)
@@ -87,7 +93,7 @@ def test_publish_check_with_indices_accepts_the_expected_payload_only(
 
 
 def test_publish_check_needs_every_word_among_the_frames(marked_clip, payload, watermark_key):
-    indices = [RUN_FRAMES // 2 + RUN_FRAMES * k for k in range(WORD_COUNT - 1)]  # one word short
+    indices = [run_middle(run) for run in range(WORD_COUNT - 1)]  # one word short
     frames = [marked_clip[i] for i in indices]
     assert not frames_carry_payload(frames, payload, watermark_key, indices=indices)
 
@@ -108,7 +114,7 @@ def test_publish_check_rejects_a_payload_made_with_another_key(marked_clip, payl
 
 
 def test_the_fallback_marks_a_frame_with_its_run_word(astronaut_aligned, payload):
-    marked = mark_frame(astronaut_aligned, payload, index=2 * RUN_FRAMES)  # word 2
+    marked = mark_frame(astronaut_aligned, payload, index=run_middle(2))  # word 2
     logits = frame_logits([marked])[0]
     expected = np.array([(payload.words[2] >> (31 - i)) & 1 for i in range(32)], bool)
     assert np.mean((logits > 0) == expected) >= 0.9
