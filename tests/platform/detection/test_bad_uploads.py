@@ -73,22 +73,20 @@ def test_the_portal_form_answers_400_with_the_reason(client):
     assert b"not a supported image or video" in response.content
 
 
-def test_the_portal_form_is_rate_limited(client, settings, unrelated_image):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]},
-    }
-    from rest_framework.throttling import ScopedRateThrottle
+def test_the_portal_form_is_rate_limited(client, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
 
-    original = ScopedRateThrottle.THROTTLE_RATES
-    ScopedRateThrottle.THROTTLE_RATES = {**original, "detection": "2/min"}
-    try:
-        statuses = [
-            client.post("/detect/", {"file": SimpleUploadedFile("x.mp4", b"junk")}).status_code
-            for _ in range(3)
-        ]
-    finally:
-        ScopedRateThrottle.THROTTLE_RATES = original
+    # monkeypatch restores the class attribute exactly (a plain re-assignment would leave a copy
+    # on the subclass and shadow later patches of SimpleRateThrottle in other tests).
+    monkeypatch.setattr(
+        SimpleRateThrottle,
+        "THROTTLE_RATES",
+        {**SimpleRateThrottle.THROTTLE_RATES, "detection": "2/min"},
+    )
+    statuses = [
+        client.post("/detect/", {"file": SimpleUploadedFile("x.mp4", b"junk")}).status_code
+        for _ in range(3)
+    ]
     assert statuses == [400, 400, 429]
 
 
