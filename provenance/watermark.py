@@ -346,16 +346,31 @@ def sample_positions(count: int) -> list[int]:
     copy that keeps the frame timing (re-encoded, resized, cropped, brightened) keeps its
     mid-run frames where they were. Consecutive runs give every word (16 runs: each of the 6
     words 2-3 times) with each word's complement one run away, at nearly the same head pose.
-    A clip with fewer runs gives every middle frame it has; a copy re-timed to another frame
-    rate lands on every phase of a run instead, which costs accuracy but no word.
+    A clip with fewer runs gives every middle frame it has and settled frames beside them; a
+    copy re-timed to another frame rate lands on every phase of a run instead, which costs
+    accuracy but no word.
     """
     if count <= 0:
         return []
     middles = _run_middles(count)
     if len(middles) < WORD_COUNT:
         return sorted({round(x) for x in np.linspace(0, count - 1, min(count, DETECT_SAMPLES))})
-    first = max(0, (len(middles) - DETECT_SAMPLES) // 2)
+    if len(middles) < DETECT_SAMPLES:  # a short clip: add settled frames beside the middles
+        beside = [i for i in _beside_middles(middles) if i < count]
+        keep = np.linspace(0, len(beside) - 1, min(len(beside), DETECT_SAMPLES - len(middles)))
+        return sorted(middles + [beside[round(x)] for x in keep])
+    first = (len(middles) - DETECT_SAMPLES) // 2
     return middles[first : first + DETECT_SAMPLES]
+
+
+def _beside_middles(middles: list[int]) -> list[int]:
+    """Frames a quarter-run either side of each run's middle (run = position in `middles`):
+    settled on their word, like the middle."""
+    beside = []
+    for run, middle in enumerate(middles):
+        offset = max(1, (SHORT_RUN_FRAMES if run < WORD_COUNT else RUN_FRAMES) // 4)
+        beside += [middle - offset, middle + offset]
+    return beside
 
 
 def frame_logits(frames: Sequence[np.ndarray]) -> np.ndarray:
@@ -480,19 +495,13 @@ def _groupings(soft: np.ndarray, runs: np.ndarray):
 def second_look_positions(count: int) -> list[int]:
     """Up to SECOND_LOOK_SAMPLES more settled frames for a second look: the other runs' middles,
     then frames a quarter-run either side of the long runs' middles."""
-    first = sample_positions(count)
-    if len(first) < DETECT_SAMPLES:
-        return []
+    first = set(sample_positions(count))
     middles = _run_middles(count)
-    near = [
-        m + offset
-        for m in middles[WORD_COUNT:]
-        for offset in (-RUN_FRAMES // 4, RUN_FRAMES // 4)
-        if m + offset < count
-    ]
-    taken = set(first)
-    extra = [i for i in middles if i not in taken] + near
-    return sorted(extra[:SECOND_LOOK_SAMPLES])
+    if len(first) < DETECT_SAMPLES or len(middles) < WORD_COUNT:
+        return []
+    beside_long = _beside_middles(middles)[2 * WORD_COUNT :]
+    settled = middles + [i for i in beside_long if i < count]
+    return sorted([i for i in settled if i not in first][:SECOND_LOOK_SAMPLES])
 
 
 def detect_watermark(frames: Sequence[np.ndarray], key: bytes) -> WatermarkDetection:
