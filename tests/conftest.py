@@ -36,6 +36,20 @@ def browser_type_launch_args():
     return {"executable_path": chromium, "args": CHROMIUM_FLAGS}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _celery_uses_the_memory_broker():
+    """Tasks enqueued in the test process go to Celery's in-memory broker from the first one on.
+
+    Celery caches its connection pool at the first enqueue, so a later switch of broker_url would
+    not take; and the embedded filesystem broker would need var/ folders a clean checkout lacks.
+    Tests that run real workers start them as processes with their own broker (Redis, folders).
+    """
+    from config.celery_app import app
+
+    app.conf.update(broker_url="memory://", broker_transport_options={})
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_platform_dirs(settings, tmp_path_factory):
     """Each test session signs with its own keys and writes media to a temporary folder."""

@@ -86,8 +86,10 @@ def test_revoking_while_a_job_renders_leaves_no_signed_output(
     job.refresh_from_db()
     assert (job.status, job.failure_code) == (JobStatus.CANCELLED, "consent_revoked")
     assert not OutputRecord.objects.filter(pk=job.pk).exists()
-    outputs = settings.MEDIA_ROOT / "outputs"
-    assert not outputs.exists() or not [p for p in outputs.rglob("*.mp4")]
+    from jobs.inputs import job_output_dir
+
+    job_outputs = job_output_dir(job.pk)  # this job's own folder: other tests publish elsewhere
+    assert not job_outputs.exists() or not [p for p in job_outputs.rglob("*.mp4")]
     assert [use.status for use in likeness_uses_for_identity(identity=active_grant.identity)] == [
         "Cancelled"
     ]
