@@ -17,8 +17,8 @@ def test_the_quick_bench_reports_every_figure_and_no_false_identification():
         check=True,
     )
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    # identification rates are measured, not asserted: issue 4's robustness targets are not met
-    assert 0.0 <= report["none"] <= 1.0 and 0.0 <= report["fps_15"] <= 1.0
+    # the intact published clip is identified; the attacks' rates are measured by the full run
+    assert report["none"] == 1.0 and 0.0 <= report["fps_15"] <= 1.0
     assert report["false_identifications"] == 0
     assert report["psnr_db"] >= 38.0
     for key in ("embed_ms_per_frame", "detect_seconds_10s", "clean_clips"):
