@@ -64,7 +64,7 @@ prepare: install var-dirs
 # The product on its embedded defaults: SQLite + Celery's filesystem broker, web + one worker.
 run: prepare
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops the web server and the worker)"
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'kill $$(jobs -p) 2>/dev/null; wait; exit 0' INT TERM; \
 	$(VENV)/bin/celery --workdir platform -A config worker --loglevel INFO --concurrency 1 & \
 	$(VENV)/bin/gunicorn --chdir platform config.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - & \
 	wait
