@@ -19,13 +19,15 @@ def identity(owner):
 
 
 def test_it_enrols_a_portrait_with_one_face(identity, owner, astronaut_png, settings):
-    portrait = portrait_enrol(identity=identity, owner=owner, data=astronaut_png, filename="a.png")
+    portrait = portrait_enrol(
+        identity=identity, owner=owner, data=astronaut_png, filename="my-holiday-photo.png"
+    )
     identity.refresh_from_db()
     assert portrait.sha256 == hashlib.sha256(astronaut_png).hexdigest()
     assert len(identity.reference_descriptor) == 128
     stored = settings.MEDIA_ROOT / portrait.file.name
     assert stored.read_bytes() == astronaut_png
-    assert "a.png" not in portrait.file.name  # random name, not the upload's
+    assert "holiday" not in portrait.file.name  # random name, not the upload's
     event = AuditEvent.objects.get(action="identity.portrait_enrolled")
     assert event.details["portrait_sha256"] == portrait.sha256
 
