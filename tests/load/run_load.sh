@@ -13,7 +13,7 @@ export THROTTLE_USER=1000000/min THROTTLE_ANON=1000000/min THROTTLE_DETECTION=10
 export AXES_FAILURE_LIMIT=1000000 LOG_LEVEL=WARNING
 eval "$(.venv/bin/python tests/load/prepare_load_db.py "$WORK")"
 export JOB_ID TOKEN IMAGE=$WORK/astronaut.png
-.venv/bin/gunicorn --chdir platform config.wsgi -w "$WORKERS" --preload -b "127.0.0.1:$PORT" \
+.venv/bin/gunicorn --chdir platform config.wsgi -w "$WORKERS" --threads "${THREADS:-4}" --preload -b "127.0.0.1:$PORT" \
   --log-level warning --pid "$WORK/gunicorn.pid" >"$WORK/gunicorn.log" 2>&1 &
 GUNICORN=$!
 trap 'kill $GUNICORN 2>/dev/null || true' EXIT
