@@ -38,7 +38,7 @@ def test_its_last_json_line_has_exactly_the_issue_keys(unrelated_image):
 @pytest.mark.slow
 def test_it_reports_the_record_of_a_platform_output(registered_output, attacked_copies):
     out = io.StringIO()
-    call_command("detect", str(attacked_copies["crf30"]), "--json", stdout=out)
+    call_command("detect", str(attacked_copies["crop90"]), "--json", stdout=out)
     last = json.loads(out.getvalue().strip().splitlines()[-1])
     assert last["verdict"] == "platform"
     assert last["record_id"] == registered_output.pk
