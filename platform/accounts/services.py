@@ -97,23 +97,38 @@ def requester_application_submit(
     return application
 
 
+def verifier_required(
+    *, user: User, action: str, subject_type: str, subject_id, message: str
+) -> None:
+    """Refuse anyone but a verifier (or admin): audit the refusal, then raise a 403.
+
+    Call it outside the decision's transaction: the refusal must stay in the log although we
+    raise.
+    """
+    if user.has_role(Role.VERIFIER, Role.ADMIN):
+        return
+    audit_record(
+        action=action,
+        outcome="denied",
+        actor=user,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        reason="not a verifier",
+    )
+    raise ApplicationError("permission_denied", message, status_code=403)
+
+
 def requester_application_review(
     *, application: RequesterApplication, verifier: User, approve: bool, reason: str
 ) -> RequesterApplication:
     """A verifier approves or rejects; the reason is required and both land in the audit log."""
-    if not verifier.has_role(Role.VERIFIER, Role.ADMIN):
-        # Recorded in its own transaction: the refusal must stay in the log although we raise.
-        audit_record(
-            action="requester.review",
-            outcome="denied",
-            actor=verifier,
-            subject_type="application",
-            subject_id=application.pk,
-            reason="not a verifier",
-        )
-        raise ApplicationError(
-            "permission_denied", "Only verifiers review applications.", status_code=403
-        )
+    verifier_required(
+        user=verifier,
+        action="requester.review",
+        subject_type="application",
+        subject_id=application.pk,
+        message="Only verifiers review applications.",
+    )
     return _application_decide(
         application=application, verifier=verifier, approve=approve, reason=reason
     )

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organisation, Role, User
+from accounts.services import verifier_required
 from audit.services import audit_record
 from consent import receipts
 from consent.clip_checks import ClipCheckSettings, clip_check
@@ -368,18 +369,13 @@ def verification_review(
     *, verification: IdentityVerification, verifier: User, approve: bool, reason: str
 ) -> IdentityVerification:
     """A verifier approves or rejects a clip that passed the automatic checks."""
-    if not verifier.has_role(Role.VERIFIER, Role.ADMIN):
-        audit_record(
-            action="identity.review",
-            outcome="denied",
-            actor=verifier,
-            subject_type="identity",
-            subject_id=verification.identity_id,
-            reason="not a verifier",
-        )
-        raise ApplicationError(
-            "permission_denied", "Only verifiers review identities.", status_code=403
-        )
+    verifier_required(
+        user=verifier,
+        action="identity.review",
+        subject_type="identity",
+        subject_id=verification.identity_id,
+        message="Only verifiers review identities.",
+    )
     return _verification_decide(
         verification=verification, verifier=verifier, approve=approve, reason=reason
     )
