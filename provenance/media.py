@@ -160,6 +160,8 @@ def _video_info(container: av.container.InputContainer, fmt: str, limits: MediaL
     if not container.streams.video:
         raise MediaError("the file has no video stream")
     stream = container.streams.video[0]
+    if stream.codec_context is None:  # FFmpeg found a video stream but knows no codec for it
+        raise MediaError("corrupt video: its stream has no codec FFmpeg can read")
     width, height = stream.codec_context.width, stream.codec_context.height
     _check_dimensions(width, height, limits)
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
