@@ -31,6 +31,8 @@ def recording_constant_rate(source: Path, target: Path, *, fps: int, max_seconds
             if not container.streams.video:
                 raise RecordingError("the file has no video stream")
             stream = container.streams.video[0]
+            if stream.codec_context is None:  # a video stream FFmpeg knows no codec for
+                raise RecordingError("the video stream has no codec FFmpeg can read")
             width, height = stream.codec_context.width, stream.codec_context.height
             if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
                 raise RecordingError(f"unusual frame size {width}x{height}")
