@@ -28,6 +28,24 @@ CHROMIUM_FLAGS = [
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite tests run on a file, not pytest-django's in-memory database.
+
+    Tests with a live server, a worker thread or a second connection otherwise share one
+    in-memory database in shared-cache mode, where a writer that meets a reader's table lock
+    fails at once ("database table is locked", no busy timeout): the browser journey failed that
+    way on a busy machine. On a file the settings' WAL journal and busy timeout apply, as in
+    production.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        test_settings = database.setdefault("TEST", {})
+        test_settings["NAME"] = str(tmp_path_factory.getbasetemp() / "test-db.sqlite3")
+
+
+@pytest.fixture(scope="session")
 def browser_type_launch_args():
     """pytest-playwright launches Debian's chromium (never a downloaded browser)."""
     chromium = shutil.which("chromium")

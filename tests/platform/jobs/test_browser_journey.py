@@ -3,7 +3,7 @@ watches the progress bar reach done, plays the result and sees its provenance; a
 consent does not cover the request is denied with the reason on the page.
 
 The job runs on a real Celery worker (solo pool, in a thread of this process, in-memory broker)
-so it shares the live server's in-memory test database.
+so it shares the live server's test database.
 """
 
 from __future__ import annotations
@@ -27,19 +27,12 @@ def chromium_browser(browser):
 
 @pytest.fixture
 def celery_worker(memory_broker, live_server):
-    """A real Celery worker consuming from an in-memory broker, in this process.
+    """A real Celery worker consuming from an in-memory broker, in a thread of this process.
 
-    The live server and the worker thread share pytest-django's in-memory SQLite database in
-    shared-cache mode, where a reader's table lock makes a concurrent writer fail at once
-    ("database table is locked", no busy timeout). The page only reads while the job runs, so
-    the live server's connection reads uncommitted rows and takes no read locks.
+    The live server and the worker use their own connections to the file-backed test database
+    (tests/conftest.py), so WAL and the busy timeout let them read and write side by side.
     """
     from celery.contrib.testing.worker import start_worker
-    from django.db import connection
-
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA read_uncommitted = 1")
 
     with start_worker(memory_broker, pool="solo", perform_ping_check=False, shutdown_timeout=60):
         yield
