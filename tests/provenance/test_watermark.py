@@ -162,16 +162,18 @@ def test_detection_reads_any_frame_size(marked_clip, payload, watermark_key):
     assert detection.frames_used == DETECT_SAMPLES
 
 
-def _pair_logits(payload, key, flipped: list[int], bias: np.ndarray) -> np.ndarray:
+def _pair_logits(
+    payload, key, flipped: list[int], bias: np.ndarray, weak: float = 0.3
+) -> np.ndarray:
     """Decoder-like logits of 12 samples (two per frame word), the data bits at `flipped`
-    (codeword positions) wrong, and weak as wrong bits are, in both of a pair's sides, plus one
-    common content bias."""
+    (codeword positions) wrong, and `weak` (as wrong bits are), in both of a pair's sides, plus
+    one common content bias."""
     from provenance.payload import codeword_bits
 
     codeword = codeword_bits(int(payload.value_hex, 16), key).copy()
     codeword[flipped] ^= 1
     strength = np.ones(96, np.float32)
-    strength[flipped] = 0.3
+    strength[flipped] = weak
     signed = (codeword.astype(np.float32) * 2 - 1) * strength  # (96,)
     rows = []
     for j in range(3):
@@ -190,12 +192,35 @@ def test_the_content_bias_cancels_and_five_wrong_bits_still_identify(payload, wa
     assert detection.confidence == 91 / 96 and detection.false_positive_probability <= 1e-9
 
 
-def test_seven_wrong_bits_are_beyond_what_the_bound_allows(payload, watermark_key):
+def test_seven_confidently_wrong_bits_are_beyond_what_the_bound_allows(payload, watermark_key):
     from provenance.watermark import detect_from_logits
 
-    logits = _pair_logits(payload, watermark_key, [1, 20, 40, 63, 70, 80, 90], np.zeros(32))
+    wrong = [1, 20, 40, 63, 70, 80, 90]
+    logits = _pair_logits(payload, watermark_key, wrong, np.zeros(32), weak=1.0)
     detection = detect_from_logits(logits, watermark_key)
     assert not detection.identified and detection.false_positive_probability > 1e-9
+
+
+def test_seven_weak_wrong_bits_count_less_than_seven_sure_ones(payload, watermark_key):
+    """Soft decision: a bit the decoder barely read weighs little against the record."""
+    from provenance.watermark import detect_from_logits
+
+    wrong = [1, 20, 40, 63, 70, 80, 90]
+    logits = _pair_logits(payload, watermark_key, wrong, np.zeros(32), weak=0.1)
+    detection = detect_from_logits(logits, watermark_key)
+    assert detection.identified and detection.record_id == payload.record_id
+    assert detection.confidence == 89 / 96 and detection.false_positive_probability <= 1e-9
+
+
+def test_the_soft_bound_with_equal_weights_is_the_binomial_bound():
+    from provenance.watermark import binomial_false_positive, soft_false_positive
+
+    codeword = np.arange(96) % 2
+    for wrong in (0, 5, 12, 30):
+        estimate = np.where(codeword == 1, 1.0, -1.0)
+        estimate[:wrong] *= -1
+        expected = binomial_false_positive(96 - wrong, 96, 1000)
+        assert soft_false_positive(estimate, codeword, 1000) == pytest.approx(expected, rel=1e-9)
 
 
 def test_random_decoder_outputs_are_never_identified(watermark_key):
@@ -205,3 +230,38 @@ def test_random_decoder_outputs_are_never_identified(watermark_key):
     for _ in range(30):
         logits = rng.normal(0.0, 1.0, (DETECT_SAMPLES, 32)).astype(np.float32)
         assert not detect_from_logits(logits, watermark_key).identified
+
+
+def test_a_known_payload_is_matched_where_blind_decoding_gives_up(payload, watermark_key):
+    """Ten wrong bits of 96 defeat the blind decoder's bound (it allows 5), but against a
+    registry of a thousand codewords the right one is identified within it (it allows 11)."""
+    from provenance.payload import codeword_bits
+    from provenance.watermark import GROUPINGS, best_known_payload, detect_from_logits
+
+    wrong = list(range(1, 96, 10))  # 10 bits
+    logits = _pair_logits(payload, watermark_key, wrong, np.zeros(32))  # (12, 32)
+    assert not detect_from_logits(logits, watermark_key).identified
+    others = [payload_for_record(r, watermark_key) for r in range(1, 1000)]
+    codewords = np.stack(
+        [codeword_bits(int(p.value_hex, 16), watermark_key) for p in [*others, payload]]
+    )  # (1000, 96)
+    match = best_known_payload(logits, codewords)
+    assert (match.row, match.agreeing_bits) == (999, 86)
+    assert match.tail * len(codewords) * GROUPINGS <= 1e-9
+
+
+def test_unrelated_frames_match_no_known_payload(watermark_key):
+    from provenance.payload import codeword_bits
+    from provenance.watermark import GROUPINGS, best_known_payload
+
+    codewords = np.stack(
+        [
+            codeword_bits(int(payload_for_record(r, watermark_key).value_hex, 16), watermark_key)
+            for r in range(1, 200)
+        ]
+    )  # (199, 96)
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        logits = rng.normal(0.0, 1.0, (DETECT_SAMPLES, 32)).astype(np.float32)
+        match = best_known_payload(logits, codewords)
+        assert match.tail * len(codewords) * GROUPINGS > 1e-6
