@@ -7,6 +7,7 @@ can be tested and timed alone.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Sequence
@@ -18,26 +19,36 @@ import numpy as np
 from generator.face_analysis import face_descriptors
 from provenance.fingerprint import MATCH_DISTANCE, PDQ_BITS, pdq_hash
 from provenance.manifest import ManifestReport, read_manifest
-from provenance.payload import WORD_BITS, WORD_COUNT, codeword_bits, words_from_codeword
+from provenance.payload import (
+    CODEWORD_BITS,
+    WORD_BITS,
+    WORD_COUNT,
+    codeword_bits,
+    words_from_codeword,
+)
 from provenance.watermark import (
+    GROUPINGS,
     MAX_FALSE_POSITIVE,
     WatermarkDetection,
+    best_known_payload,
     binomial_false_positive,
     detect_from_logits,
     frame_logits,
+    run_of,
 )
 
 # A registered payload whose words the frames carry beyond this chance level is evidence of an
 # altered copy even when the blind decoder cannot read the whole codeword (a still image carries
 # one of the three words). At <= MAX_FALSE_POSITIVE (1e-9) it identifies, like the blind decoder.
 PARTIAL_MAX_FALSE_POSITIVE = 1e-6
-# The first look reads this many of the sampled frames: spaced 7 apart they span 36 frames,
-# three runs of 12, so every word of an intact output is among them.
+# The first look reads this many of the sampled frames, one per payload word where the frames'
+# positions say which word each carries: an intact output is read from them alone.
 EARLY_FRAMES = 6
-# Early blind, full blind, registry match: a third of the 1e-9 budget each (union bound).
-LOOK_MAX_FALSE_POSITIVE = MAX_FALSE_POSITIVE / 3
-# After a failed early look, decode the other frames only if some registered payload already
-# explains the early frames this much better than chance (unrelated media sits near 1).
+# Up to three looks (the early frames, every sampled frame, those plus the second-look frames),
+# each blind and against the registry: a sixth of the 1e-9 budget each (union bound).
+LOOK_MAX_FALSE_POSITIVE = MAX_FALSE_POSITIVE / 6
+# After a look that does not identify, decode more frames only if some registered payload
+# already explains the frames this much better than chance (unrelated media sits near 1).
 EARLY_STOP_FALSE_POSITIVE = 1e-2
 # PDQ's authors: hashes of quality below 50 (flat, featureless frames) match too much to trust.
 PDQ_MIN_QUALITY = 50
@@ -101,16 +112,35 @@ def _payload_words(payload_hex: str, key: bytes) -> tuple[int, ...]:
     return words_from_codeword(codeword_bits(int(payload_hex, 16), key), key)
 
 
-def _registry_match(
-    logits: np.ndarray, key: bytes, registered: Sequence[RegisteredPayload]
-) -> tuple[RegisteredPayload, float, float] | None:
-    """The registered payload whose words best explain each frame's bits, its bound and agreement.
+@functools.lru_cache(maxsize=65_536)
+def _payload_codeword(payload_hex: str, key: bytes) -> bytes:
+    return codeword_bits(int(payload_hex, 16), key).astype(np.uint8).tobytes()  # 96 x 0/1
 
-    Each frame is compared with each of the payload's words (a frame carries one); the union bound
-    runs over every registered payload and every way of assigning words to the frames.
+
+def _registry_match(
+    logits: np.ndarray,
+    key: bytes,
+    registered: Sequence[RegisteredPayload],
+    runs: np.ndarray | None = None,
+) -> tuple[RegisteredPayload, float, float] | None:
+    """The registered payload that best explains the sampled frames, its bound and agreement.
+
+    With at least WORD_COUNT samples, each payload's whole 96-bit codeword is compared with the
+    frames grouped as blind detection groups them (the schedule's pair differences by `runs`,
+    or the clustered axes for a re-timed copy), bits weighted by reliability (soft decision):
+    R x GROUPINGS hypotheses. With fewer (a still
+    image carries one word), each frame is compared with each of a payload's words, and the
+    union runs over every way of assigning words to the frames.
     """
     if not registered or len(logits) == 0:
         return None
+    if len(logits) >= WORD_COUNT:
+        codewords = np.frombuffer(
+            b"".join(_payload_codeword(p.payload_hex, key) for p in registered), np.uint8
+        ).reshape(len(registered), CODEWORD_BITS)  # (R, 96)
+        match = best_known_payload(logits, codewords, runs)
+        fp = min(1.0, match.tail * len(registered) * GROUPINGS)
+        return registered[match.row], fp, match.agreeing_bits / CODEWORD_BITS
     # Bits packed into uint32 (most significant first, as word_bits orders them), so a registry
     # of R outputs costs R x n x K popcounts, not R x n x K x 32 booleans.
     weights = (1 << np.arange(WORD_BITS - 1, -1, -1, dtype=np.uint64)).astype(np.uint64)
@@ -128,8 +158,10 @@ def _registry_match(
     return registered[best], fp, float(per_record[best]) / total
 
 
-def _identified_blind(logits: np.ndarray, key: bytes) -> WatermarkDetection | None:
-    detection = detect_from_logits(logits, key)
+def _identified_blind(
+    logits: np.ndarray, key: bytes, runs: np.ndarray | None
+) -> WatermarkDetection | None:
+    detection = detect_from_logits(logits, key, runs=runs)
     if detection.identified and detection.false_positive_probability <= LOOK_MAX_FALSE_POSITIVE:
         return detection
     return None
@@ -163,64 +195,113 @@ def _not_identified(blind: WatermarkDetection) -> WatermarkCheck:
     )
 
 
-def watermark_check(
-    frames: Sequence[np.ndarray], key: bytes, registered: Sequence[RegisteredPayload]
-) -> WatermarkCheck:
-    """Decode the watermark of sampled frames (the detector's own sample positions).
+def _early_first(runs: np.ndarray | None, count: int) -> list[int]:
+    """The order looks read the frames in: one frame per payload word first (the first frame
+    of each word the schedule gives), then the rest in time order."""
+    if runs is None:
+        return list(range(count))
+    first: dict[int, int] = {}
+    for i, run in enumerate(runs.tolist()):
+        first.setdefault(run % WORD_COUNT, i)
+    early = sorted(first.values()) if len(first) == WORD_COUNT else list(range(EARLY_FRAMES))
+    return early + [i for i in range(count) if i not in set(early)]
 
-    Up to three looks: the first EARLY_FRAMES frames blind (enough for an intact or lightly
-    re-encoded output, and 40% cheaper), all frames blind, all frames against the registry.
-    Each look must pass a third of the 1e-9 budget, so the procedure identifies at <= 1e-9.
-    Media that carries no registered payload stops after the early frames.
+
+def _registry_identified(
+    match: tuple[RegisteredPayload, float, float], frames_used: int
+) -> WatermarkCheck:
+    payload, fp, agreement = match
+    return WatermarkCheck(
+        identified=True,
+        record_id=payload.record_id,
+        value_hex=payload.payload_hex,
+        confidence=agreement,
+        false_positive_probability=fp,
+        frames_used=frames_used,
+        method="registry_match",
+        partial_record_id=None,
+        partial_false_positive=fp,
+    )
+
+
+def watermark_check(
+    frames: Sequence[np.ndarray],
+    key: bytes,
+    registered: Sequence[RegisteredPayload],
+    positions: Sequence[int] | None = None,
+    more_frames: Sequence[np.ndarray] = (),
+    more_positions: Sequence[int] | None = None,
+) -> WatermarkCheck:
+    """Decode the watermark of sampled frames; identify the record at <= 1e-9 or report none.
+
+    `positions`: each frame's index in the upload (default: the middles of consecutive runs,
+    as `sample_positions` gives for a clip of 16 runs or more); a copy that keeps the frame
+    timing carries the word the schedule gives each index, which groups the frames exactly.
+    `more_frames` (at `more_positions`): settled frames for a last look at a faint mark.
+
+    Up to three looks at growing sets of frames: one frame per word (enough for an intact or
+    lightly re-encoded output, and cheapest), every sampled frame, then the more frames too.
+    Each look decodes blind, then matches the registry (R registered payloads are R x 54
+    hypotheses instead of the blind decoder's 2**32 x 54, so a mark too faint to decode blind
+    still identifies its record); each of the six tries must pass a sixth of the 1e-9 budget.
+    A look that leaves no registered payload better than chance (1e-2) ends the check: stopping
+    can only lower the chance of identifying, so the budget is untouched.
     """
-    frames = list(frames)
-    if len(frames) > EARLY_FRAMES:
-        early = frame_logits(frames[:EARLY_FRAMES])  # (6, 32)
-        found = _identified_blind(early, key)
+    frames, more_frames = list(frames), list(more_frames)
+    if positions is not None and len(positions) != len(frames):
+        raise ValueError("one position per frame")
+    if more_frames and (more_positions is None or len(more_positions) != len(more_frames)):
+        raise ValueError("one position per further frame")
+    if positions is None:
+        positions = range(len(frames))  # consecutive runs: the run number is the sample's
+        runs = None
+    else:
+        runs = np.array([run_of(i) for i in positions])  # (n,)
+    order = _early_first(runs, len(frames))
+    if len(frames) <= EARLY_FRAMES:
+        order = list(range(len(frames)))
+    looks = [order[:EARLY_FRAMES], order] if len(frames) > EARLY_FRAMES else [order]
+    if more_frames:
+        looks.append(order + list(range(len(frames), len(frames) + len(more_frames))))
+        frames = frames + more_frames
+        all_runs = [run_of(i) for i in [*positions, *more_positions]]
+        runs = np.array(all_runs) if runs is not None else None
+    if runs is None:
+        runs = np.arange(len(frames))
+    logits = np.zeros((len(frames), WORD_BITS), np.float32)
+    decoded: list[int] = []
+    blind, match = _not_identified(detect_from_logits(logits[:0], key)), None
+    for look in looks:
+        fresh = [i for i in look if i not in set(decoded)]
+        logits[fresh] = frame_logits([frames[i] for i in fresh])  # (m, 32)
+        decoded += fresh
+        look_logits, look_runs = logits[look], runs[look]  # (n, 32), (n,)
+        found = _identified_blind(look_logits, key, look_runs)
         if found is not None:
             return _decoded(found)
-        # Only a registered record can make a verdict. When no registered payload explains the
-        # early frames better than chance, four more frames are most unlikely to identify one:
-        # stopping can only lower the chance of identifying, so the 1e-9 budget is untouched.
-        early_match = _registry_match(early, key, registered)
-        if early_match is None or early_match[1] > EARLY_STOP_FALSE_POSITIVE:
-            return _not_identified(detect_from_logits(early, key))
-        logits = np.concatenate([early, frame_logits(frames[EARLY_FRAMES:])])  # (n, 32)
-    else:
-        logits = frame_logits(frames)  # (n, 32)
-    found = _identified_blind(logits, key)
-    if found is not None:
-        return _decoded(found)
-    blind = detect_from_logits(logits, key)
-    match = _registry_match(logits, key, registered)
-    if match is not None:
+        blind = detect_from_logits(look_logits, key, runs=look_runs)
+        match = _registry_match(look_logits, key, registered, look_runs)
+        if match is not None and match[1] <= LOOK_MAX_FALSE_POSITIVE and len(look) >= WORD_COUNT:
+            return _registry_identified(match, len(look))
+        if match is None or match[1] > EARLY_STOP_FALSE_POSITIVE:
+            break
+    frames_used = len(decoded)
+    if match is not None and match[1] <= PARTIAL_MAX_FALSE_POSITIVE:
+        # Fewer frames than words (a still carries one) can point at a record, never identify it;
+        # so can a mark matched beyond 1e-6 but short of the bound.
         payload, fp, agreement = match
-        # A single frame carries one word of three: it can point at a record, never identify.
-        if fp <= LOOK_MAX_FALSE_POSITIVE and len(logits) >= WORD_COUNT:
-            return WatermarkCheck(
-                identified=True,
-                record_id=payload.record_id,
-                value_hex=payload.payload_hex,
-                confidence=agreement,
-                false_positive_probability=fp,
-                frames_used=len(logits),
-                method="registry_match",
-                partial_record_id=None,
-                partial_false_positive=fp,
-            )
-        if fp <= PARTIAL_MAX_FALSE_POSITIVE:
-            return WatermarkCheck(
-                identified=False,
-                record_id=None,
-                value_hex=None,
-                confidence=agreement,
-                false_positive_probability=blind.false_positive_probability,
-                frames_used=len(logits),
-                method="",
-                partial_record_id=payload.record_id,
-                partial_false_positive=fp,
-            )
-    return _not_identified(blind)
+        return WatermarkCheck(
+            identified=False,
+            record_id=None,
+            value_hex=None,
+            confidence=agreement,
+            false_positive_probability=blind.false_positive_probability,
+            frames_used=frames_used,
+            method="",
+            partial_record_id=payload.record_id,
+            partial_false_positive=fp,
+        )
+    return dataclasses.replace(_not_identified(blind), frames_used=frames_used)
 
 
 def c2pa_check(path: str | os.PathLike[str], trust_anchor_pem: bytes) -> ManifestReport:

@@ -2,7 +2,8 @@
 
 The kind comes from the bytes (provenance.media sniffs magic numbers, never the name), the caps
 are checked on headers before decoding, and a video is decoded once, sequentially, keeping only
-the frames some check needs: the watermark detector's own sample positions, one frame per second
+the frames some check needs: the watermark detector's own sample positions (and its second-look
+frames, converted now, decoded by the watermark model only for a faint mark), one frame per second
 for PDQ (the registry keeps one hash per second of each output), and one frame for faces.
 """
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from provenance.errors import MediaError
 from provenance.media import MediaLimits, probe, read_image
-from provenance.watermark import sample_positions
+from provenance.watermark import sample_positions, second_look_positions
 
 # PDQ costs ~10 ms a frame; a dozen frames spread over the clip find the nearest registered
 # second of a copy without making long uploads slow.
@@ -36,6 +37,9 @@ class SampledUpload:
     fps: float
     frame_count: int
     watermark_frames: list[np.ndarray]
+    watermark_positions: list[int]  # each watermark frame's index in the upload
+    second_look_frames: list[np.ndarray]  # settled frames for a faint mark (videos only)
+    second_look_positions: list[int]
     fingerprint_frames: list[np.ndarray]
     face_frame: np.ndarray
 
@@ -90,14 +94,18 @@ def sample_upload(path: str | os.PathLike[str], limits: MediaLimits) -> SampledU
             fps=0.0,
             frame_count=1,
             watermark_frames=[image],
+            watermark_positions=[0],
+            second_look_frames=[],
+            second_look_positions=[],
             fingerprint_frames=[image],
             face_frame=image,
         )
 
     watermark_at = sample_positions(info.frame_count)
+    second_look_at = second_look_positions(info.frame_count)
     fingerprint_at = _fingerprint_indices(info.frame_count, info.fps)
     face_at = watermark_at[len(watermark_at) // 2]
-    wanted = set(watermark_at) | set(fingerprint_at)
+    wanted = set(watermark_at) | set(second_look_at) | set(fingerprint_at)
     kept = _decode_frames(path, wanted)
     # A container may promise more frames than its decoder yields (a damaged tail): use what
     # decoded rather than fail, as long as something did.
@@ -113,6 +121,9 @@ def sample_upload(path: str | os.PathLike[str], limits: MediaLimits) -> SampledU
         fps=info.fps,
         frame_count=info.frame_count,
         watermark_frames=[kept[i] for i in watermark_at if i in kept],
+        watermark_positions=[i for i in watermark_at if i in kept],
+        second_look_frames=[kept[i] for i in second_look_at if i in kept],
+        second_look_positions=[i for i in second_look_at if i in kept],
         fingerprint_frames=[kept[i] for i in fingerprint_at if i in kept],
         face_frame=kept.get(face_at, kept[decoded[len(decoded) // 2]]),
     )

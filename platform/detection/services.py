@@ -115,7 +115,12 @@ def _analyse(path: str | os.PathLike[str]) -> _Analysis:
     upload_sha256 = _sha256_file(path)
     sample = sample_upload(path, limits)
     watermark = watermark_check(
-        sample.watermark_frames, secret_bytes("watermark"), registry.registered_payloads()
+        sample.watermark_frames,
+        secret_bytes("watermark"),
+        registry.registered_payloads(),
+        positions=sample.watermark_positions,
+        more_frames=sample.second_look_frames,
+        more_positions=sample.second_look_positions,
     )
     anchor = ensure_platform_ca(Path(settings.PLATFORM_KEYS_DIR) / "c2pa").root_pem
     manifest = c2pa_check(path, anchor)

@@ -20,20 +20,29 @@ def test_it_identifies_the_published_file_by_its_trusted_manifest(
     assert result.summary["verdict"]["differences"] == []
 
 
-# Known gap (issue 7, open): since the watermark's v2 payload (antipodal words), the registry
-# match still compares single frames with single words and pays for every assignment, so after
-# CRF 30 or a half resize it identifies only for some platform keys. The fix is to match each
-# registered payload by the schedule's pair differences, as publish's own check does.
-REGISTRY_MATCH_GAP = pytest.mark.xfail(
-    reason="issue 7: registry match after CRF 30 / half resize depends on the key", strict=False
+# Open (issues 4 and 7): after CRF 30 or a half-size copy of this 4-s fixture the registry match
+# identifies the record for most platform keys, not all (measured: 7 of 8 keys each; the other's
+# bound was 1e-9 to 2e-9 against the 1.7e-10 a look may spend). Such a copy is still traced to its
+# record as an altered copy (the test below), never missed.
+FAINT_MARK_GAP = pytest.mark.xfail(
+    reason="issues 4/7: CRF 30 / half-size copies identify for most keys, not all", strict=False
 )
+
+
+@pytest.mark.parametrize("attack", ["crf30", "half"])
+def test_a_heavily_altered_copy_is_always_traced_to_its_record(
+    registered_output, attacked_copies, attack
+):
+    result = detection_run(path=attacked_copies[attack])
+    assert result.verdict in ("platform", "altered_copy"), result.summary
+    assert result.record_id == registered_output.pk
 
 
 @pytest.mark.parametrize(
     "attack",
     [
-        pytest.param("crf30", marks=REGISTRY_MATCH_GAP),
-        pytest.param("half", marks=REGISTRY_MATCH_GAP),
+        pytest.param("crf30", marks=FAINT_MARK_GAP),
+        pytest.param("half", marks=FAINT_MARK_GAP),
         "crop90",
         "bright20",
     ],

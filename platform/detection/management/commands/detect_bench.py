@@ -144,8 +144,17 @@ class Command(BaseCommand):
         for _ in range(options["repeat"] + 1):  # the first run loads models: not counted
             wall, cpu = time.perf_counter(), time.process_time()
             sample = timed("sample", lambda: sample_upload(path, detection_limits()))
-            frames = sample.watermark_frames
-            mark = timed("watermark", lambda f=frames: watermark_check(f, key, payloads))
+            mark = timed(
+                "watermark",
+                lambda s=sample: watermark_check(
+                    s.watermark_frames,
+                    key,
+                    payloads,
+                    positions=s.watermark_positions,
+                    more_frames=s.second_look_frames,
+                    more_positions=s.second_look_positions,
+                ),
+            )
             timed("c2pa", lambda: c2pa_check(path, anchor))
             prints = sample.fingerprint_frames
             timed("fingerprint", lambda f=prints: fingerprint_check(f, fingerprints))
