@@ -27,7 +27,7 @@ from provenance.c2pa_ca import SigningIdentity
 from provenance.errors import MediaError, WatermarkError
 from provenance.fingerprint import pdq_hash
 from provenance.manifest import ManifestInfo, sign_mp4
-from provenance.media import AudioTrack, Mp4Writer, iter_video_frames
+from provenance.media import AudioTrack, Mp4Writer, video_frames_at
 from provenance.payload import WatermarkPayload
 from provenance.watermark import (
     WATERMARK_ALGORITHM,
@@ -87,18 +87,6 @@ class _SpreadSample:
             return list(self.kept)
         picks = np.linspace(0, len(self.kept) - 1, self.target).round().astype(int)
         return [self.kept[i] for i in picks]
-
-
-def _decoded_frames_at(path: Path, indices: list[int]) -> list[np.ndarray]:
-    """The frames at `indices` (sorted) as decoded back from the encoded file, RGB uint8."""
-    wanted = set(indices)
-    picked = []
-    for index, frame in enumerate(iter_video_frames(path)):
-        if index in wanted:
-            picked.append(frame)  # (H, W, 3)
-            if len(picked) == len(wanted):
-                break
-    return picked
 
 
 def _sha256_file(path: Path) -> str:
@@ -169,7 +157,9 @@ def publish(
                 code="clip_too_short",
             )
         check = sorted(index for sample in samples.values() for index in sample.indices())
-        decoded = _decoded_frames_at(unsigned, check)
+        by_index = video_frames_at(unsigned, check)
+        decoded = [by_index[i] for i in check if i in by_index]
+        check = [i for i in check if i in by_index]
         if not frames_carry_payload(decoded, payload, watermark_key, indices=check):
             raise WatermarkError(
                 "the frames do not carry the expected watermark payload; refusing to publish",
