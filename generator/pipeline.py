@@ -165,6 +165,16 @@ def _fit(mouth: np.ndarray, n_frames: int) -> np.ndarray:
     return mouth
 
 
+def load_models() -> None:
+    """Load every model a job uses now (dlib's detector, landmark and face models, the viseme
+    predictor): a worker does it once at start, so no job pays ~1.5 s of loading."""
+    from generator import face_analysis, landmarks
+
+    face_analysis.load_models()
+    landmarks.default_provider()  # parses the 68-point model (cached per process)
+    _predictor()
+
+
 @lru_cache(maxsize=1)
 def _predictor() -> VisemePredictor:
     # CUDA when present: the same torch model; frames stay numpy/OpenCV on the CPU.

@@ -205,6 +205,14 @@ def _decoder() -> RivaganDecoder:
     return RivaganDecoder(weights, stride=DECODE_STRIDE).eval()
 
 
+def load_models() -> None:
+    """Load RivaGAN's encoder and decoder and run the decoder once (its first call also picks
+    the convolution kernels): a worker does it at start, so no job or check pays for it."""
+    _encoder()
+    with torch.inference_mode():
+        _decoder()(torch.zeros(1, 3, EMBED_SIZE, EMBED_SIZE))
+
+
 def _as_rgb(frame: np.ndarray) -> np.ndarray:
     """Validate one frame: HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA) uint8 -> HxWx3 uint8."""
     if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8:

@@ -6,11 +6,28 @@ import logging
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_init
 from django.conf import settings
 
 from .services import JobRefusedError, _run_end, job_run
 
 logger = logging.getLogger(__name__)
+
+
+def load_job_models() -> None:
+    """Load the generator's and the watermark's models into this process (~2 s, once)."""
+    from generator.pipeline import load_models as load_generator_models
+    from provenance.watermark import load_models as load_watermark_models
+
+    load_generator_models()
+    load_watermark_models()
+
+
+@worker_process_init.connect
+def _load_models_at_worker_start(**kwargs) -> None:
+    """Each worker process loads its models before its first job, not during it: a job's time
+    from ticket to signed file is then rendering and publishing only."""
+    load_job_models()
 
 
 @shared_task(

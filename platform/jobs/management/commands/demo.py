@@ -230,7 +230,11 @@ def _demo_submit(requester, identity, audio: Path, job_portrait: Path | None, op
 
     eager_before = app.conf.task_always_eager
     if not options["use_worker"]:
-        # Eager: the real task runs in this process when the submission commits.
+        # Eager: the real task runs in this process when the submission commits. This process
+        # plays the worker, so it loads the models first, as a worker does when it starts.
+        from jobs.tasks import load_job_models
+
+        load_job_models()
         app.conf.task_always_eager = True
     try:
         return services.job_submit(
