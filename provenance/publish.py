@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import queue
 import secrets
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +91,45 @@ class _SpreadSample:
         return [self.kept[i] for i in picks]
 
 
+class _EncoderThread:
+    """Feeds an open Mp4Writer from a second thread, so that making frames (the caller's
+    iterator: rendering) and encoding them overlap. PyAV releases the GIL inside x264.
+
+    Measured on the demo's 10-s clip: render then encode in one thread 2.9-3.0 s, render 1.1 s
+    and encode 1.35-1.7 s alone, both through this thread 2.2-2.4 s. Only this thread touches
+    the writer until `close`; an error it meets is raised by the next `write` or by `close`.
+    """
+
+    DEPTH = 8  # frames queued at most (6 MB at 512x512): memory stays bounded
+
+    def __init__(self, writer: Mp4Writer) -> None:
+        self._writer = writer
+        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=self.DEPTH)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="publish-encoder", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (frame := self._queue.get()) is not None:
+            if self._error is None:  # after an error, drain so `write` never blocks forever
+                try:
+                    self._writer.write(frame)
+                except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
+                    self._error = error
+
+    def write(self, frame: np.ndarray) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(np.array(frame, copy=True))  # the caller may reuse its buffer
+
+    def close(self, raise_error: bool = True) -> None:
+        """Wait until every queued frame is encoded; raise the thread's error if it met one."""
+        self._queue.put(None)
+        self._thread.join()
+        if raise_error and self._error is not None:
+            raise self._error
+
+
 def _sha256_file(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
@@ -112,7 +153,8 @@ def publish(
 
     frames: (H, W, 3) uint8 RGB, consumed once and never all held; with `frames_premarked`
         (rendered from a watermarked appearance) they are checked, otherwise each is marked.
-    on_frame(n): called after the n-th frame (1-based) is encoded, for progress.
+    on_frame(n): called after the n-th frame (1-based) is handed to the encoder (at most
+        _EncoderThread.DEPTH frames ahead of it), for progress.
     before_sign(): called after the watermark check and before signing; if it raises, nothing
         is left behind and its exception propagates.
     Raises WatermarkError when sampled frames, decoded back from the encoded file, do not carry
@@ -137,17 +179,23 @@ def publish(
         samples: dict[int, _SpreadSample] = {}  # word -> its spread sample
         fingerprints: list[str] = []
         with Mp4Writer(unsigned, width=width, height=height, fps=fps, audio=audio) as writer:
-            for index, frame in enumerate(itertools.chain([first], stream)):
-                if not frames_premarked:
-                    frame = mark_frame(frame, payload, index)
-                writer.write(frame)
-                if index == run_middle(run_of(index)):
-                    word = word_for_frame(index)
-                    samples.setdefault(word, _SpreadSample(CHECK_FRAMES_PER_WORD)).offer(index)
-                if index % seconds_stride == 0:
-                    fingerprints.append(pdq_hash(frame)[0])
-                if on_frame is not None:
-                    on_frame(index + 1)
+            encoder = _EncoderThread(writer)
+            try:
+                for index, frame in enumerate(itertools.chain([first], stream)):
+                    if not frames_premarked:
+                        frame = mark_frame(frame, payload, index)
+                    encoder.write(frame)
+                    if index == run_middle(run_of(index)):
+                        word = word_for_frame(index)
+                        samples.setdefault(word, _SpreadSample(CHECK_FRAMES_PER_WORD)).offer(index)
+                    if index % seconds_stride == 0:
+                        fingerprints.append(pdq_hash(frame)[0])
+                    if on_frame is not None:
+                        on_frame(index + 1)
+            except BaseException:
+                encoder.close(raise_error=False)  # before the writer removes the partial file
+                raise
+            encoder.close()
             frame_count = writer.frames_written
 
         if len(samples) < len(payload.words):
