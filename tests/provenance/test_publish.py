@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from provenance.c2pa_ca import SigningIdentity
-from provenance.errors import SigningError, WatermarkError
+from provenance.errors import MediaError, SigningError, WatermarkError
 from provenance.manifest import Ingredient, ManifestInfo, read_manifest
 from provenance.media import iter_video_frames, probe
 from provenance.payload import WatermarkPayload, payload_for_record
@@ -189,6 +189,24 @@ def test_a_renderer_crash_mid_stream_leaves_nothing_behind(
 
     with pytest.raises(RuntimeError):
         _publish(crashing(), payload, tmp_path / "o.mp4", platform_identity)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_frame_the_encoder_rejects_mid_stream_is_a_media_error_and_leaves_nothing(
+    appearance: MarkedAppearance,
+    payload: WatermarkPayload,
+    platform_identity: SigningIdentity,
+    tmp_path: Path,
+) -> None:
+    """The encoder runs on its own thread; its error still reaches the caller, once."""
+
+    def wrong_size_at_frame_30() -> Iterator[np.ndarray]:
+        yield from rendered(appearance, 30)
+        yield np.zeros((256, 256, 3), np.uint8)
+        yield from rendered(appearance, 30)
+
+    with pytest.raises(MediaError, match="frame must be"):
+        _publish(wrong_size_at_frame_30(), payload, tmp_path / "o.mp4", platform_identity)
     assert list(tmp_path.iterdir()) == []
 
 
