@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${1:-30}
+# wrk (Debian) drives the load; installed here, as `make test` installs what the suite needs.
+if ! command -v wrk >/dev/null; then
+  SUDO=$( [ "$(id -u)" = 0 ] || echo sudo )
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
+fi
 PORT=${PORT:-8765}
 WORKERS=${WORKERS:-3}
 WORK=$(mktemp -d /tmp/loadtest.XXXXXX)
