@@ -83,7 +83,7 @@ def sample_upload(path: str | os.PathLike[str], limits: MediaLimits) -> SampledU
     fingerprint_at = _fingerprint_indices(info.frame_count, info.fps)
     face_at = watermark_at[len(watermark_at) // 2]
     wanted = set(watermark_at) | set(second_look_at) | set(fingerprint_at)
-    kept = video_frames_at(path, wanted, limits)
+    kept = video_frames_at(path, wanted)  # probed above: the file is a video within limits
     # A container may promise more frames than its decoder yields (a damaged tail): use what
     # decoded rather than fail, as long as something did.
     if not kept:
