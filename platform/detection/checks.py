@@ -108,13 +108,14 @@ class LikenessCheck:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _payload_words(payload_hex: str, key: bytes) -> tuple[int, ...]:
-    return words_from_codeword(codeword_bits(int(payload_hex, 16), key), key)
+def _payload_codeword(payload_hex: str, key: bytes) -> bytes:
+    return codeword_bits(int(payload_hex, 16), key).astype(np.uint8).tobytes()  # 96 x 0/1
 
 
 @functools.lru_cache(maxsize=65_536)
-def _payload_codeword(payload_hex: str, key: bytes) -> bytes:
-    return codeword_bits(int(payload_hex, 16), key).astype(np.uint8).tobytes()  # 96 x 0/1
+def _payload_words(payload_hex: str, key: bytes) -> tuple[int, ...]:
+    codeword = np.frombuffer(_payload_codeword(payload_hex, key), np.uint8)  # (96,)
+    return words_from_codeword(codeword, key)
 
 
 def _registry_match(
@@ -128,9 +129,9 @@ def _registry_match(
     With at least WORD_COUNT samples, each payload's whole 96-bit codeword is compared with the
     frames grouped as blind detection groups them (the schedule's pair differences by `runs`,
     or the clustered axes for a re-timed copy), bits weighted by reliability (soft decision):
-    R x GROUPINGS hypotheses. With fewer (a still
-    image carries one word), each frame is compared with each of a payload's words, and the
-    union runs over every way of assigning words to the frames.
+    R x GROUPINGS hypotheses. With fewer (a still image carries one word), each frame is
+    compared with each of a payload's words, and the union runs over every way of assigning
+    words to the frames.
     """
     if not registered or len(logits) == 0:
         return None
@@ -195,15 +196,16 @@ def _not_identified(blind: WatermarkDetection) -> WatermarkCheck:
     )
 
 
-def _early_first(runs: np.ndarray | None, count: int) -> list[int]:
+def _early_first(runs: np.ndarray) -> list[int]:
     """The order looks read the frames in: one frame per payload word first (the first frame
-    of each word the schedule gives), then the rest in time order."""
-    if runs is None:
-        return list(range(count))
+    of each word the schedule gives), then the rest in time order. runs: (n,)."""
     first: dict[int, int] = {}
     for i, run in enumerate(runs.tolist()):
         first.setdefault(run % WORD_COUNT, i)
-    early = sorted(first.values()) if len(first) == WORD_COUNT else list(range(EARLY_FRAMES))
+    count = len(runs)
+    early = (
+        sorted(first.values()) if len(first) == WORD_COUNT else list(range(count))[:EARLY_FRAMES]
+    )
     return early + [i for i in range(count) if i not in set(early)]
 
 
@@ -252,29 +254,22 @@ def watermark_check(
         raise ValueError("one position per frame")
     if more_frames and (more_positions is None or len(more_positions) != len(more_frames)):
         raise ValueError("one position per further frame")
-    if positions is None:
-        positions = range(len(frames))  # consecutive runs: the run number is the sample's
-        runs = None
+    if positions is None:  # consecutive runs: each sample's run number is its own
+        runs = np.arange(len(frames) + len(more_frames))
     else:
-        runs = np.array([run_of(i) for i in positions])  # (n,)
-    order = _early_first(runs, len(frames))
-    if len(frames) <= EARLY_FRAMES:
-        order = list(range(len(frames)))
+        runs = np.array([run_of(i) for i in [*positions, *(more_positions or ())]])  # (n + m,)
+    order = _early_first(runs[: len(frames)])
     looks = [order[:EARLY_FRAMES], order] if len(frames) > EARLY_FRAMES else [order]
     if more_frames:
         looks.append(order + list(range(len(frames), len(frames) + len(more_frames))))
         frames = frames + more_frames
-        all_runs = [run_of(i) for i in [*positions, *more_positions]]
-        runs = np.array(all_runs) if runs is not None else None
-    if runs is None:
-        runs = np.arange(len(frames))
     logits = np.zeros((len(frames), WORD_BITS), np.float32)
-    decoded: list[int] = []
-    blind, match = _not_identified(detect_from_logits(logits[:0], key)), None
+    decoded: set[int] = set()
+    match = None
     for look in looks:
-        fresh = [i for i in look if i not in set(decoded)]
+        fresh = [i for i in look if i not in decoded]
         logits[fresh] = frame_logits([frames[i] for i in fresh])  # (m, 32)
-        decoded += fresh
+        decoded.update(fresh)
         look_logits, look_runs = logits[look], runs[look]  # (n, 32), (n,)
         found = _identified_blind(look_logits, key, look_runs)
         if found is not None:
