@@ -11,6 +11,7 @@ from provenance.watermark import (
     WATERMARK_ALGORITHM,
     WORD_COUNT,
     RivaganDecoder,
+    RivaganEncoder,
     _model_path,
     _onnx_float_initializers,
     detect_watermark,
@@ -132,6 +133,26 @@ def test_the_torch_decoder_reproduces_the_bundled_onnx_decoder(astronaut_aligned
     with torch.inference_mode():
         got = decoder(torch.from_numpy(x)).numpy()
     assert np.allclose(got, expected, atol=1e-3)
+
+
+def test_the_torch_encoder_reproduces_the_bundled_onnx_encoder_for_several_words(
+    astronaut_aligned,
+):
+    import onnxruntime
+    import torch
+
+    session = onnxruntime.InferenceSession(_model_path("rivagan_encoder.onnx"))
+    image = astronaut_aligned[::2, ::2].astype(np.float32) / 127.5 - 1.0  # (256, 256, 3)
+    x = image.transpose(2, 0, 1)[None]  # (1, 3, 256, 256)
+    bits = np.random.default_rng(7).integers(0, 2, (3, 32)).astype(np.float32)  # (3, 32)
+    encoder = RivaganEncoder(_onnx_float_initializers(_model_path("rivagan_encoder.onnx")))
+    with torch.inference_mode():
+        got = encoder(torch.from_numpy(x), torch.from_numpy(bits)).numpy()  # (3, 3, 256, 256)
+    for word in range(3):
+        (expected,) = session.run(None, {"frame": x[:, :, None], "data": bits[word : word + 1]})
+        residual = expected[0, :, 0] - x[0]  # what the word adds, up to 0.016
+        assert np.abs(residual).max() > 0.01
+        assert np.allclose(got[word], expected[0, :, 0], atol=1e-4)
 
 
 def test_no_frames_is_no_identification(watermark_key):
