@@ -26,8 +26,8 @@ $(VENV)/.installed: pyproject.toml
 	@echo "installing Python packages into $(VENV) (first run only)"
 	@$(PY) -c "import torch" 2>/dev/null || { $(PIP) install torch==2.13.0 $(QUIET); }
 	@$(PIP) install -e . $(QUIET)
-	@# --no-deps: its opencv-python requirement would add a second OpenCV needing libgl1; we ship
-	@# opencv-python-headless and list its real needs (onnxruntime, PyWavelets) in pyproject.
+	@# --no-deps: its opencv-python requirement would add a second OpenCV needing libgl1; we use
+	@# only its bundled RivaGAN model files, run in torch (onnxruntime is a test extra).
 	@$(PIP) install --no-deps "invisible-watermark==0.2.0" $(QUIET)
 	@touch $@
 
