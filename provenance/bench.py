@@ -20,8 +20,9 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -30,7 +31,7 @@ import torch
 from skimage import data as skimage_data
 
 from provenance.attacks import ATTACKS, brightness_20, decode_video, encode_h264
-from provenance.media import Mp4Writer
+from provenance.media import Mp4Writer, probe, video_frames_at
 from provenance.payload import RECORD_ID_BITS, payload_for_record
 from provenance.watermark import (
     DETECT_SAMPLES,
@@ -38,6 +39,8 @@ from provenance.watermark import (
     detect_watermark,
     frame_logits,
     mark_appearance,
+    sample_positions,
+    second_look_positions,
 )
 
 SIZE = 512
@@ -154,6 +157,32 @@ class ClipResult:
     detect_cpu_seconds: float  # CPU time of both (all threads): load-independent
 
 
+class _SampledFrames(Sequence):
+    """A clip's frames as `detect_watermark` sees them: its length, and only the frames it reads."""
+
+    def __init__(self, count: int, frames: dict[int, np.ndarray]) -> None:
+        self.count, self.frames = count, frames
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index):
+        return self.frames[index]
+
+
+def read_and_detect(video: bytes):
+    """Detect from a published file as a detector does: probe it, decode it once and convert only
+    the frames the detector's looks read (the platform's sampler does the same)."""
+    with tempfile.NamedTemporaryFile(suffix=".mp4") as handle:
+        handle.write(video)
+        handle.flush()
+        count = probe(handle.name).frame_count
+        wanted = sample_positions(count) + second_look_positions(count)
+        frames = _SampledFrames(count, video_frames_at(handle.name, wanted))
+    read = time.perf_counter()
+    return detect_watermark(frames, BENCH_KEY), read
+
+
 def bench_marked_clip(rng: np.random.Generator, sources, attacks, clip_index: int) -> ClipResult:
     portrait = make_portrait(rng, sources)
     motion = make_motion(rng)
@@ -173,9 +202,8 @@ def bench_marked_clip(rng: np.random.Generator, sources, attacks, clip_index: in
     for name in attacks:
         if name == "none":
             start, cpu_start = time.perf_counter(), time.process_time()
-            attacked = decode_video(published)[0]  # reading the 10 s clip is part of detecting
-            read_seconds = time.perf_counter() - start
-            detection = detect_watermark(attacked, BENCH_KEY)
+            detection, read_end = read_and_detect(published)  # reading is part of detecting
+            read_seconds = read_end - start
             detect_seconds = time.perf_counter() - start
             detect_cpu_seconds = time.process_time() - cpu_start
         elif name == "brightness_20":

@@ -23,10 +23,11 @@ Design (measurements in issue 4 and in provenance.bench):
   them on DATA_WORDS axes (a sample and its complement are antipodal), differences each axis's two
   sides, and tries the 48 ways to name axes and sides, besides the 6 phases of the known
   schedule; BCH (Chase-II) corrects what is left and it identifies only when the false-positive
-  bound over all 2**32 x 54 hypotheses (x 2 when it takes a second look at more frames) is
-  <= 1e-9. The bound is soft-decision (`soft_false_positive`: each bit's agreement weighted by
-  its reliability, exact tail): with equal weights at most 5 of 96 bits may be wrong, and more
-  when the wrong ones are the weak ones, as after a re-encode they mostly are.
+  bound over all 2**32 x 54 hypotheses (x 3: it may look at one frame per word, then the
+  DETECT_SAMPLES, then more frames) is <= 1e-9. The bound is soft-decision
+  (`soft_false_positive`: each bit's agreement weighted by its reliability, exact tail): with
+  equal weights at most 5 of 96 bits may be wrong, and more when the wrong ones are the weak
+  ones, as after a re-encode they mostly are.
 - A detector that knows the registered payloads (the platform's registry) compares the same
   groupings with each known codeword (`best_known_payload`): R x 54 hypotheses, not 2**32 x 54.
 - Both networks are the model's own (weights read from its ONNX files) run in torch. The encoder
@@ -72,6 +73,7 @@ RUN_FRAMES = 12  # frames per run of one word, after the first WORD_COUNT short 
 SHORT_RUN_FRAMES = 6  # the first cycle: all 6 words within 36 frames (1.44 s)
 DETECT_SAMPLES = 16  # middle frames of 16 consecutive runs (2.7 cycles of the 6 words)
 SECOND_LOOK_SAMPLES = 32  # more middle frames when the first look does not identify
+EARLY_FRAMES = 6  # the first look: one frame per payload word
 DECODE_STRIDE = 3  # measured: same per-frame accuracy as stride 1 after 2x CRF 23
 MAX_FALSE_POSITIVE = 1e-9
 CHASE_BITS = 4  # 16 BCH decodes per grouping, 54 groupings: ~15 ms
@@ -651,28 +653,49 @@ def second_look_positions(count: int) -> list[int]:
     return sorted([i for i in settled if i not in first][:SECOND_LOOK_SAMPLES])
 
 
+def early_first(runs: np.ndarray) -> list[int]:
+    """The order looks read sampled frames in: one frame per payload word first (the first frame
+    of each word the schedule gives), then the rest in time order. runs: each sample's run, (n,).
+
+    Without all six words among the runs (a re-timed copy), the first EARLY_FRAMES in time."""
+    first: dict[int, int] = {}
+    for i, run in enumerate(runs.tolist()):
+        first.setdefault(run % WORD_COUNT, i)
+    early = sorted(first.values()) if len(first) == WORD_COUNT else list(range(len(runs)))
+    early = early[:EARLY_FRAMES]
+    return early + [i for i in range(len(runs)) if i not in set(early)]
+
+
 def detect_watermark(frames: Sequence[np.ndarray], key: bytes) -> WatermarkDetection:
     """Read the payload from frames of any size; identify only at false-positive <= 1e-9.
 
-    Two looks: the DETECT_SAMPLES middle frames first (an intact or lightly altered copy stops
-    there, ~1 s for a 10-s clip), then, only when that does not identify, every other middle
-    frame as well: averaging 2-3x more frames is what a heavily re-encoded, resized or cropped
-    copy needs. The procedure can identify at either look, so each look's bound is counted
-    twice (union bound): the whole stays at <= 1e-9.
+    Up to three looks at growing sets of frames, each decoded only when the last did not
+    identify: one middle frame per word (an intact output is read from these six alone), the
+    DETECT_SAMPLES middle frames (a lightly altered copy), then every other settled frame as
+    well (averaging 2-3x more frames is what a heavily re-encoded, resized or cropped copy
+    needs). The procedure can identify at any look, so each look's bound is multiplied by the
+    number of looks (union bound): the whole stays at <= 1e-9.
     """
     positions = sample_positions(len(frames))
-    logits = frame_logits([frames[i] for i in positions])  # (n, 32)
     extra = second_look_positions(len(frames))
-    looks = 2 if extra else 1
-    runs = np.array([run_of(i) for i in positions])  # (n,)
-    detection = detect_from_logits(logits, key, looks=looks, runs=runs)
-    if detection.identified or not extra:
-        return detection
-    more = frame_logits([frames[i] for i in extra])  # (m, 32)
-    order = np.argsort(positions + extra)
-    logits = np.concatenate([logits, more])[order]  # (n + m, 32)
-    runs = np.array([run_of(i) for i in positions + extra])[order]
-    return detect_from_logits(logits, key, looks=looks, runs=runs)
+    runs = np.array([run_of(i) for i in positions + extra], dtype=np.int64)  # (n + m,)
+    order = early_first(runs[: len(positions)])
+    looks = [order[:EARLY_FRAMES]] if len(positions) > EARLY_FRAMES else []
+    looks.append(order)
+    if extra:
+        looks.append(order + list(range(len(positions), len(positions) + len(extra))))
+    wanted = positions + extra
+    logits = np.zeros((len(wanted), WORD_BITS), np.float32)  # (n + m, 32), filled as read
+    decoded: set[int] = set()
+    detection = WatermarkDetection(False, None, None, 0.0, 1.0, 0)
+    for look in looks:
+        fresh = [i for i in look if i not in decoded]
+        logits[fresh] = frame_logits([frames[wanted[i]] for i in fresh])  # (k, 32)
+        decoded.update(fresh)
+        detection = detect_from_logits(logits[look], key, looks=len(looks), runs=runs[look])
+        if detection.identified:
+            break
+    return detection
 
 
 def detect_from_logits(

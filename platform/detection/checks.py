@@ -27,12 +27,14 @@ from provenance.payload import (
     words_from_codeword,
 )
 from provenance.watermark import (
+    EARLY_FRAMES,
     GROUPINGS,
     MAX_FALSE_POSITIVE,
     WatermarkDetection,
     best_known_payload,
     binomial_false_positive,
     detect_from_logits,
+    early_first,
     frame_logits,
     run_of,
 )
@@ -41,9 +43,6 @@ from provenance.watermark import (
 # altered copy even when the blind decoder cannot read the whole codeword (a still image carries
 # one of the three words). At <= MAX_FALSE_POSITIVE (1e-9) it identifies, like the blind decoder.
 PARTIAL_MAX_FALSE_POSITIVE = 1e-6
-# The first look reads this many of the sampled frames, one per payload word where the frames'
-# positions say which word each carries: an intact output is read from them alone.
-EARLY_FRAMES = 6
 # Up to three looks (the early frames, every sampled frame, those plus the second-look frames),
 # each blind and against the registry: a sixth of the 1e-9 budget each (union bound).
 LOOK_MAX_FALSE_POSITIVE = MAX_FALSE_POSITIVE / 6
@@ -196,19 +195,6 @@ def _not_identified(blind: WatermarkDetection) -> WatermarkCheck:
     )
 
 
-def _early_first(runs: np.ndarray) -> list[int]:
-    """The order looks read the frames in: one frame per payload word first (the first frame
-    of each word the schedule gives), then the rest in time order. runs: (n,)."""
-    first: dict[int, int] = {}
-    for i, run in enumerate(runs.tolist()):
-        first.setdefault(run % WORD_COUNT, i)
-    count = len(runs)
-    early = (
-        sorted(first.values()) if len(first) == WORD_COUNT else list(range(count))[:EARLY_FRAMES]
-    )
-    return early + [i for i in range(count) if i not in set(early)]
-
-
 def _registry_identified(
     match: tuple[RegisteredPayload, float, float], frames_used: int
 ) -> WatermarkCheck:
@@ -258,7 +244,7 @@ def watermark_check(
         runs = np.arange(len(frames) + len(more_frames))
     else:
         runs = np.array([run_of(i) for i in [*positions, *(more_positions or ())]])  # (n + m,)
-    order = _early_first(runs[: len(frames)])
+    order = early_first(runs[: len(frames)])
     looks = [order[:EARLY_FRAMES], order] if len(frames) > EARLY_FRAMES else [order]
     if more_frames:
         looks.append(order + list(range(len(frames), len(frames) + len(more_frames))))

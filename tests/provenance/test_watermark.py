@@ -7,6 +7,7 @@ from provenance.errors import MediaError, WatermarkError
 from provenance.payload import payload_for_record
 from provenance.watermark import (
     DETECT_SAMPLES,
+    EARLY_FRAMES,
     RUN_FRAMES,
     WATERMARK_ALGORITHM,
     WORD_COUNT,
@@ -15,11 +16,13 @@ from provenance.watermark import (
     _model_path,
     _onnx_float_initializers,
     detect_watermark,
+    early_first,
     frame_logits,
     frames_carry_payload,
     mark_frame,
     run_middle,
     run_of,
+    sample_positions,
     word_for_frame,
 )
 
@@ -62,7 +65,20 @@ def test_it_identifies_the_record_in_rendered_frames(marked_clip, payload, water
     assert detection.identified
     assert detection.record_id == payload.record_id and detection.value_hex == payload.value_hex
     assert detection.false_positive_probability <= 1e-9
-    assert detection.frames_used == DETECT_SAMPLES
+    assert detection.frames_used == EARLY_FRAMES  # one frame per word reads an intact clip
+
+
+def test_it_reads_more_frames_when_one_per_word_does_not_identify(
+    marked_clip, clean_clip, payload, watermark_key
+):
+    positions = sample_positions(len(marked_clip))
+    runs = np.array([run_of(i) for i in positions])
+    early = [positions[i] for i in early_first(runs)[:EARLY_FRAMES]]
+    assert sorted(word_for_frame(i) for i in early) == list(range(WORD_COUNT))
+    frames = [clean_clip[i] if i in early else frame for i, frame in enumerate(marked_clip)]
+    detection = detect_watermark(frames, watermark_key)
+    assert detection.identified and detection.record_id == payload.record_id
+    assert detection.frames_used >= DETECT_SAMPLES
 
 
 @pytest.mark.slow
@@ -180,7 +196,7 @@ def test_detection_reads_any_frame_size(marked_clip, payload, watermark_key):
     small = [cv2.resize(f, (320, 240), interpolation=cv2.INTER_AREA) for f in marked_clip]
     detection = detect_watermark(small, watermark_key)
     # non-square frames are read (squashed to 256x256, which may lose the mark)
-    assert detection.frames_used == DETECT_SAMPLES
+    assert detection.frames_used >= EARLY_FRAMES
 
 
 def _pair_logits(
