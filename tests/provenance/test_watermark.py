@@ -249,6 +249,21 @@ def test_seven_weak_wrong_bits_count_less_than_seven_sure_ones(payload, watermar
     assert detection.confidence == 89 / 96 and detection.false_positive_probability <= 1e-9
 
 
+def test_a_decision_given_a_share_of_the_budget_reports_its_bound_scaled_by_it(
+    payload, watermark_key
+):
+    """A look that may spend 2 % of the 1e-9 must clear the bound 50x harder."""
+    from provenance.watermark import detect_from_logits
+
+    wrong = list(range(1, 96, 19))  # 5 bits, as sure as the right ones: bound ~1.9e-10
+    logits = _pair_logits(payload, watermark_key, wrong, np.zeros(32), weak=1.0)
+    whole = detect_from_logits(logits, watermark_key)
+    early = detect_from_logits(logits, watermark_key, share=0.02)
+    assert whole.identified and whole.false_positive_probability > 0.02e-9
+    assert not early.identified
+    assert early.false_positive_probability == pytest.approx(whole.false_positive_probability * 50)
+
+
 def test_the_soft_bound_with_equal_weights_is_the_binomial_bound():
     from provenance.watermark import binomial_false_positive, soft_false_positive
 
