@@ -515,6 +515,9 @@ def _axes(unit: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     A word's two appearances give antipodal centred samples, so a cluster is an axis (its
     principal direction), and the sign of a sample's cosine with it says which side it is on.
     """
+    # The rows are unit vectors, so this first seed is decided by rounding, and with it by the
+    # samples' order (measured: one crop-90 copy decoded in time order and not in another):
+    # callers pass samples in time order.
     seeds = [int(np.argmax(np.linalg.norm(unit, axis=1)))]
     while len(seeds) < min(count, len(unit)):
         closeness = np.abs(unit @ unit[seeds].T).max(axis=1)  # (N,)
@@ -698,7 +701,8 @@ def detect_watermark(frames: Sequence[np.ndarray], key: bytes) -> WatermarkDetec
         fresh = [i for i in look if i not in decoded]
         logits[fresh] = frame_logits([frames[wanted[i]] for i in fresh])  # (k, 32)
         decoded.update(fresh)
-        detection = detect_from_logits(logits[look], key, share=share, runs=runs[look])
+        in_time = sorted(look, key=wanted.__getitem__)  # the clustering's seeds follow order
+        detection = detect_from_logits(logits[in_time], key, share=share, runs=runs[in_time])
         if detection.identified:
             break
     return detection
