@@ -66,7 +66,7 @@ run: prepare
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops the web server and the worker)"
 	@trap 'kill $$(jobs -p) 2>/dev/null; wait; exit 0' INT TERM; \
 	$(VENV)/bin/celery --workdir platform -A config worker --loglevel INFO --concurrency 1 & \
-	$(VENV)/bin/gunicorn --chdir platform config.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - & \
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c platform/config/gunicorn_conf.py --access-logfile - & \
 	wait
 
 test: install-test

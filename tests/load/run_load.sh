@@ -10,7 +10,8 @@ if ! command -v wrk >/dev/null; then
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
 fi
 PORT=${PORT:-8765}
-WORKERS=${WORKERS:-3}
+WORKERS=${WORKERS:-2}
+THREADS=${THREADS:-16}
 WORK=$(mktemp -d /tmp/loadtest.XXXXXX)
 export VAR_DIR=$WORK DEBUG=0 PORT
 # Rates are lifted for the test only: it measures the server, not the throttles.
@@ -18,7 +19,8 @@ export THROTTLE_USER=1000000/min THROTTLE_ANON=1000000/min THROTTLE_DETECTION=10
 export AXES_FAILURE_LIMIT=1000000 LOG_LEVEL=WARNING
 eval "$(.venv/bin/python tests/load/prepare_load_db.py "$WORK")"
 export JOB_ID TOKEN IMAGE=$WORK/astronaut.png
-.venv/bin/gunicorn --chdir platform config.wsgi -w "$WORKERS" --threads "${THREADS:-4}" --preload -b "127.0.0.1:$PORT" \
+# The production settings (make run's): platform/config/gunicorn_conf.py.
+HOST=127.0.0.1 WEB_WORKERS=$WORKERS WEB_THREADS=$THREADS .venv/bin/gunicorn -c platform/config/gunicorn_conf.py \
   --log-level warning --pid "$WORK/gunicorn.pid" >"$WORK/gunicorn.log" 2>&1 &
 GUNICORN=$!
 trap 'kill $GUNICORN 2>/dev/null || true' EXIT
