@@ -241,9 +241,11 @@ def watermark_check(
     if more_frames and (more_positions is None or len(more_positions) != len(more_frames)):
         raise ValueError("one position per further frame")
     if positions is None:  # consecutive runs: each sample's run number is its own
-        runs = np.arange(len(frames) + len(more_frames))
+        at = np.arange(len(frames) + len(more_frames))  # (n + m,) time order
+        runs = at
     else:
-        runs = np.array([run_of(i) for i in [*positions, *(more_positions or ())]])  # (n + m,)
+        at = np.array([*positions, *(more_positions or ())])  # (n + m,) frame indices
+        runs = np.array([run_of(i) for i in at.tolist()])  # (n + m,)
     order = early_first(runs[: len(frames)])
     looks = [order[:EARLY_FRAMES], order] if len(frames) > EARLY_FRAMES else [order]
     if more_frames:
@@ -256,7 +258,9 @@ def watermark_check(
         fresh = [i for i in look if i not in decoded]
         logits[fresh] = frame_logits([frames[i] for i in fresh])  # (m, 32)
         decoded.update(fresh)
-        look_logits, look_runs = logits[look], runs[look]  # (n, 32), (n,)
+        # In time order: the blind decoder's clustering seeds follow the samples' order.
+        in_time = sorted(look, key=lambda i: at[i])
+        look_logits, look_runs = logits[in_time], runs[in_time]  # (n, 32), (n,)
         found = _identified_blind(look_logits, key, look_runs)
         if found is not None:
             return _decoded(found)
