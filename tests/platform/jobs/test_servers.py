@@ -231,6 +231,17 @@ def test_revoking_consent_while_a_worker_renders_publishes_nothing(
     portrait.write_bytes(astronaut_png)
     out = tmp_path / "out.mp4"
     worker = _worker(stack_env, tmp_path / "worker.log")
+    # The owner withdraws consent through the consent service, in another process, started now
+    # and told when: Django's start-up there takes seconds, longer than a short clip renders.
+    revoker = subprocess.Popen(
+        [sys.executable, "manage.py", "shell", "-c",
+         "import sys; sys.stdin.readline();"
+         " from consent.models import ConsentGrant; from consent.services import consent_revoke;"
+         " g = ConsentGrant.objects.get(revoked_at__isnull=True);"
+         " consent_revoke(grant=g, owner=g.identity.owner); print('revoked', flush=True)"],
+        cwd=REPO, env=stack_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
     demo = subprocess.Popen(
         [sys.executable, "manage.py", "demo", "--portrait", str(portrait), "--audio",
          str(speech_6s), "--out", str(out), "--use-worker", "--timeout", "400"],
@@ -246,17 +257,11 @@ def test_revoking_consent_while_a_worker_renders_publishes_nothing(
             assert demo.poll() is None, demo.communicate()
             time.sleep(0.1)
         assert row and row["stage"] == "rendering", f"the job never rendered: {row}"
-        # The owner withdraws consent through the consent service, in another process.
-        subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c",
-             "from consent.models import ConsentGrant; from consent.services import consent_revoke;"
-             " g = ConsentGrant.objects.get(revoked_at__isnull=True);"
-             " consent_revoke(grant=g, owner=g.identity.owner)"],
-            cwd=REPO, env=stack_env, check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
+        revoked, revoke_errors = revoker.communicate("now\n", timeout=120)
+        assert revoker.returncode == 0 and "revoked" in revoked, revoke_errors
         _, stderr = demo.communicate(timeout=300)
     finally:
-        for process in (demo, worker):
+        for process in (revoker, demo, worker):
             if process.poll() is None:
                 _stop(process, group=process is worker)
 
