@@ -44,7 +44,7 @@ import importlib.util
 import itertools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -657,52 +657,67 @@ def second_look_positions(count: int) -> list[int]:
     return sorted([i for i in settled if i not in first][:SECOND_LOOK_SAMPLES])
 
 
-def early_first(runs: np.ndarray) -> list[int]:
-    """The order looks read sampled frames in: one frame per payload word first (the first frame
-    of each word the schedule gives), then the rest in time order. runs: each sample's run, (n,).
+def detection_looks(runs: np.ndarray, times: np.ndarray, sampled: int) -> list[list[int]]:
+    """The growing sets of sampled frames a detector decides on, as indices into them.
 
-    Without all six words among the runs (a re-timed copy), the first EARLY_FRAMES in time."""
+    runs, times: each sampled frame's run and index in its clip, (n + m,); the first `sampled`
+    are the first look's samples, the rest second-look frames. The looks: one frame per payload
+    word when the samples hold more than EARLY_FRAMES (the first frame of each word the schedule
+    gives by `runs`; without all six words, a re-timed copy, the first EARLY_FRAMES), every
+    sample, then every frame when there are second-look frames. Each look is in time order: the
+    blind decoder's clustering seeds follow the samples' order.
+    """
     first: dict[int, int] = {}
-    for i, run in enumerate(runs.tolist()):
+    for i, run in enumerate(runs[:sampled].tolist()):
         first.setdefault(run % WORD_COUNT, i)
-    early = sorted(first.values()) if len(first) == WORD_COUNT else list(range(len(runs)))
-    early = early[:EARLY_FRAMES]
-    return early + [i for i in range(len(runs)) if i not in set(early)]
+    looks = []
+    if sampled > EARLY_FRAMES:
+        words_complete = len(first) == WORD_COUNT
+        looks.append(sorted(first.values()) if words_complete else list(range(EARLY_FRAMES)))
+    looks.append(list(range(sampled)))
+    if len(runs) > sampled:
+        looks.append(list(range(len(runs))))
+    return [sorted(look, key=lambda i: times[i]) for look in looks]
+
+
+def decode_looks(
+    frames: Sequence[np.ndarray], looks: Sequence[list[int]]
+) -> Iterator[tuple[list[int], np.ndarray]]:
+    """Each look with its frames' decoder logits, (k, 32): a frame is decoded once, when the
+    first look that needs it comes, so a caller that stops early never decodes the rest."""
+    logits = np.zeros((len(frames), WORD_BITS), np.float32)  # (n, 32), filled as read
+    decoded: set[int] = set()
+    for look in looks:
+        fresh = [i for i in look if i not in decoded]
+        logits[fresh] = frame_logits([frames[i] for i in fresh])  # (k, 32)
+        decoded.update(fresh)
+        yield look, logits[look]
 
 
 def detect_watermark(frames: Sequence[np.ndarray], key: bytes) -> WatermarkDetection:
     """Read the payload from frames of any size; identify only at false-positive <= 1e-9.
 
-    Up to three looks at growing sets of frames, each decoded only when the last did not
-    identify: one middle frame per word (an intact output is read from these six alone), the
-    DETECT_SAMPLES middle frames (a lightly altered copy), then every other settled frame as
-    well (averaging 2-3x more frames is what a heavily re-encoded, resized or cropped copy
-    needs). The procedure can identify at any look, so the 1e-9 is split between them (union
-    bound): EARLY_LOOK_SHARE to the first, whose intact clips clear it by orders of magnitude
-    (measured bounds ~1e-17), and the rest evenly to the looks a faint mark needs.
+    Up to three looks at growing sets of frames (`detection_looks`), each decoded only when the
+    last did not identify: one middle frame per word (an intact output is read from these six
+    alone), the DETECT_SAMPLES middle frames (a lightly altered copy), then every other settled
+    frame as well (averaging 2-3x more frames is what a heavily re-encoded, resized or cropped
+    copy needs). The procedure can identify at any look, so the 1e-9 is split between them
+    (union bound): EARLY_LOOK_SHARE to the first, whose intact clips clear it by orders of
+    magnitude (measured bounds ~1e-17), and the rest evenly to the looks a faint mark needs.
     """
     positions = sample_positions(len(frames))
-    extra = second_look_positions(len(frames))
-    runs = np.array([run_of(i) for i in positions + extra], dtype=np.int64)  # (n + m,)
-    order = early_first(runs[: len(positions)])
-    later = [order]  # (indices into positions + extra)
-    if extra:
-        later.append(order + list(range(len(positions), len(positions) + len(extra))))
-    if len(positions) > EARLY_FRAMES:
-        looks = [order[:EARLY_FRAMES], *later]
-        shares = [EARLY_LOOK_SHARE] + [(1.0 - EARLY_LOOK_SHARE) / len(later)] * len(later)
+    wanted = positions + second_look_positions(len(frames))
+    runs = np.array([run_of(i) for i in wanted], dtype=np.int64)  # (n + m,)
+    looks = detection_looks(runs, np.array(wanted), len(positions))
+    if len(positions) > EARLY_FRAMES:  # the first look is the one-frame-per-word one
+        later = len(looks) - 1
+        shares = [EARLY_LOOK_SHARE] + [(1.0 - EARLY_LOOK_SHARE) / later] * later
     else:
-        looks, shares = later, [1.0 / len(later)] * len(later)
-    wanted = positions + extra
-    logits = np.zeros((len(wanted), WORD_BITS), np.float32)  # (n + m, 32), filled as read
-    decoded: set[int] = set()
+        shares = [1.0 / len(looks)] * len(looks)
     detection = WatermarkDetection(False, None, None, 0.0, 1.0, 0)
-    for look, share in zip(looks, shares, strict=True):
-        fresh = [i for i in look if i not in decoded]
-        logits[fresh] = frame_logits([frames[wanted[i]] for i in fresh])  # (k, 32)
-        decoded.update(fresh)
-        in_time = sorted(look, key=wanted.__getitem__)  # the clustering's seeds follow order
-        detection = detect_from_logits(logits[in_time], key, share=share, runs=runs[in_time])
+    sampled = [frames[i] for i in wanted]
+    for (look, logits), share in zip(decode_looks(sampled, looks), shares, strict=True):
+        detection = detect_from_logits(logits, key, share=share, runs=runs[look])
         if detection.identified:
             break
     return detection

@@ -27,15 +27,14 @@ from provenance.payload import (
     words_from_codeword,
 )
 from provenance.watermark import (
-    EARLY_FRAMES,
     GROUPINGS,
     MAX_FALSE_POSITIVE,
     WatermarkDetection,
     best_known_payload,
     binomial_false_positive,
+    decode_looks,
     detect_from_logits,
-    early_first,
-    frame_logits,
+    detection_looks,
     run_of,
 )
 
@@ -246,21 +245,12 @@ def watermark_check(
     else:
         at = np.array([*positions, *(more_positions or ())])  # (n + m,) frame indices
         runs = np.array([run_of(i) for i in at.tolist()])  # (n + m,)
-    order = early_first(runs[: len(frames)])
-    looks = [order[:EARLY_FRAMES], order] if len(frames) > EARLY_FRAMES else [order]
-    if more_frames:
-        looks.append(order + list(range(len(frames), len(frames) + len(more_frames))))
-        frames = frames + more_frames
-    logits = np.zeros((len(frames), WORD_BITS), np.float32)
-    decoded: set[int] = set()
-    match = None
-    for look in looks:
-        fresh = [i for i in look if i not in decoded]
-        logits[fresh] = frame_logits([frames[i] for i in fresh])  # (m, 32)
-        decoded.update(fresh)
-        # In time order: the blind decoder's clustering seeds follow the samples' order.
-        in_time = sorted(look, key=lambda i: at[i])
-        look_logits, look_runs = logits[in_time], runs[in_time]  # (n, 32), (n,)
+    looks = detection_looks(runs, at, len(frames))
+    frames = frames + more_frames
+    match, frames_used = None, 0
+    for look, look_logits in decode_looks(frames, looks):
+        frames_used = len(look)  # the looks grow: the last one taken holds every decoded frame
+        look_runs = runs[look]  # (n,)
         found = _identified_blind(look_logits, key, look_runs)
         if found is not None:
             return _decoded(found)
@@ -270,7 +260,6 @@ def watermark_check(
             return _registry_identified(match, len(look))
         if match is None or match[1] > EARLY_STOP_FALSE_POSITIVE:
             break
-    frames_used = len(decoded)
     if match is not None and match[1] <= PARTIAL_MAX_FALSE_POSITIVE:
         # Fewer frames than words (a still carries one) can point at a record, never identify it;
         # so can a mark matched beyond 1e-6 but short of the bound.

@@ -16,7 +16,7 @@ from provenance.watermark import (
     _model_path,
     _onnx_float_initializers,
     detect_watermark,
-    early_first,
+    detection_looks,
     frame_logits,
     frames_carry_payload,
     mark_frame,
@@ -73,7 +73,7 @@ def test_it_reads_more_frames_when_one_per_word_does_not_identify(
 ):
     positions = sample_positions(len(marked_clip))
     runs = np.array([run_of(i) for i in positions])
-    early = [positions[i] for i in early_first(runs)[:EARLY_FRAMES]]
+    early = [positions[i] for i in detection_looks(runs, np.array(positions), len(positions))[0]]
     assert sorted(word_for_frame(i) for i in early) == list(range(WORD_COUNT))
     frames = [clean_clip[i] if i in early else frame for i, frame in enumerate(marked_clip)]
     detection = detect_watermark(frames, watermark_key)
