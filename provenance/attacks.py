@@ -19,6 +19,9 @@ from provenance.errors import MediaError
 
 ATTACK_CRF = 23  # x264's default: the quality a platform re-encodes uploads at
 REENCODE_TWICE_CRF = 28
+# The attacks whose copy plays at another frame rate, and that rate: a detector reads it from the
+# copy's container, as the platform's sampler does.
+RETIMED: dict[str, float] = {"fps_15": 15.0}
 
 
 def encode_h264(
@@ -105,9 +108,10 @@ def reencode_twice(published: bytes) -> list[np.ndarray]:
 def fps_15(published: bytes) -> list[np.ndarray]:
     """Resample to 15 fps by nearest earlier frame (25 -> 15 drops 2 frames in every 5)."""
     frames, fps = decode_video(published)
-    count = int(len(frames) * 15 / fps)
-    kept = [frames[min(len(frames) - 1, int(j * fps / 15))] for j in range(count)]
-    return _reencode(kept, 15)
+    rate = RETIMED["fps_15"]
+    count = int(len(frames) * rate / fps)
+    kept = [frames[min(len(frames) - 1, int(j * fps / rate))] for j in range(count)]
+    return _reencode(kept, rate)
 
 
 def jpeg50_frame(published: bytes) -> list[np.ndarray]:

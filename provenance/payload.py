@@ -20,9 +20,9 @@ Why each part:
   residual, subtracted). The decoder responds to the picture itself with a bias that is the same
   for both (measured: it flipped ~8 of 90 bits in every frame alike after two H.264 encodes); the
   difference of the pair's mean responses cancels it exactly, bit for bit.
-- No index bits: the detector finds which samples carry which word from the schedule or, for a
-  re-timed copy, by clustering (then 3! namings x 2**3 sides); the false-positive bound
-  multiplies by every grouping it tries.
+- No index bits: the detector knows which samples carry which word (and bit order) from the
+  schedule, a re-timed copy mapped back to it by time; the false-positive bound multiplies by
+  every phase of the schedule it tries.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Design (measurements in issue 4 and in provenance.bench):
 - RivaGAN runs at EMBED_SIZE = 256 px; the residual it adds is upsampled to the frame and scaled
   by STRENGTH. It costs ~300 ms, far too much per frame, so it runs ONCE per payload on the
-  source appearance (`mark_appearance`, all three data words in one pass); the generator warps
+  source appearance (`mark_appearance`, every word in one pass); the generator warps
   the marked appearance for every frame, so the mark moves with the face at no extra cost.
 - Antipodal pairs: data word j rides in two appearances, the portrait PLUS its residual and the
   portrait MINUS the same residual. The decoder's response to the picture itself (content bias,
@@ -11,7 +11,7 @@ Design (measurements in issue 4 and in provenance.bench):
   and the residual's effect on the logits changes sign, so the difference of the two groups'
   mean soft bits keeps only the mark. The minus appearance reads as the word's complement, so
   the payload's WORD_COUNT = 6 frame words are (w0, ~w0, w1, ~w1, w2, ~w2): three residuals.
-- Frames go in runs, run r rendered from appearance r % WORD_COUNT. The first WORD_COUNT runs
+- Frames go in runs, run r rendered from word r % WORD_COUNT's appearance. The first WORD_COUNT runs
   are SHORT_RUN_FRAMES = 6 long, so a 1.4-s clip (the shortest speech a job renders) carries
   every word; later runs are RUN_FRAMES = 12 long, because H.264 predicts a run's frames from
   the previous run's and needs a few frames to replace one mark with the next (measured, 200
@@ -19,17 +19,22 @@ Design (measurements in issue 4 and in provenance.bench):
   with runs of 12; the pair-differenced bits 11 wrong of 96 against 5). Each word's pair sits
   side by side in time, so the head pose, and with it the bias, barely changes between the two
   halves that cancel.
-- Detection decodes the middle frames of DETECT_SAMPLES consecutive runs, centres them, groups
-  them on DATA_WORDS axes (a sample and its complement are antipodal), differences each axis's two
-  sides, and tries the 48 ways to name axes and sides, besides the 6 phases of the known
-  schedule; BCH (Chase-II) corrects what is left and it identifies only when the false-positive
-  bound over all 2**32 x 54 hypotheses is <= 1e-9, split between the looks it may take (one
-  frame per word, then the DETECT_SAMPLES, then more frames). The bound is soft-decision
-  (`soft_false_positive`: each bit's agreement weighted by its reliability, exact tail): with
-  equal weights at most 5 of 96 bits may be wrong, and more when the wrong ones are the weak
-  ones, as after a re-encode they mostly are.
+- Bit orders: each cycle of the six runs embeds the words with their bits in another of
+  BIT_ORDERS = 4 orders (`bit_orders`). The bits a re-encode or downscale defeats are the same
+  in every frame of a portrait, so averaging frames cannot fix them; four orders spread each
+  weak position over four bits (measured wrong bits in `bit_orders`). It costs three more
+  residuals per order (~0.1 s each) and nothing in detection.
+- Detection decodes the middle frames of DETECT_SAMPLES consecutive runs (of a re-timed copy, the
+  frames showing the same moments: `sample_positions(count, fps)`), puts each sample's bits back
+  in word order, differences each word's two sides, and tries the GROUPINGS = 24 phases of the
+  known schedule; BCH (Chase-II) corrects what is left and it identifies only when the
+  false-positive bound over all 2**32 x 24 hypotheses is <= 1e-9, split between the looks it may
+  take (one frame per word, then the DETECT_SAMPLES, then more frames). The bound is
+  soft-decision (`soft_false_positive`: each bit's agreement weighted by its reliability, exact
+  tail): with equal weights at most 5 of 96 bits may be wrong, and more when the wrong ones are
+  the weak ones, as after a re-encode they mostly are.
 - A detector that knows the registered payloads (the platform's registry) compares the same
-  groupings with each known codeword (`best_known_payload`): R x 54 hypotheses, not 2**32 x 54.
+  groupings with each known codeword (`best_known_payload`): R x 24 hypotheses, not 2**32 x 24.
 - Both networks are the model's own (weights read from its ONNX files) run in torch. The encoder
   shares the image's part of its work between words (`RivaganEncoder`); the decoder evaluates the
   second convolution of each branch on a stride-3 grid: the output is a spatial mean of a
@@ -40,11 +45,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import importlib.util
-import itertools
 import math
 import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -54,6 +60,7 @@ import torch.nn.functional as F
 
 from provenance.errors import MediaError, WatermarkError
 from provenance.payload import (
+    BCH_T,
     CODEWORD_BITS,
     DATA_WORDS,
     RECORD_ID_BITS,
@@ -66,18 +73,23 @@ from provenance.payload import (
     word_bits,
 )
 
-WATERMARK_ALGORITHM = "rivagan-256-appearance-antipodal-bch-v2"
+WATERMARK_ALGORITHM = "rivagan-256-appearance-antipodal-bch-v3"
 EMBED_SIZE = 256  # px: RivaGAN's own resolution; measured robust there, 4x cheaper than 512
-STRENGTH = 1.7  # residual gain: 1.0 gives 43 dB but ~0.77 bit accuracy after CRF 30; 1.7 ~38.6 dB
+STRENGTH = 1.7  # residual gain, rounded by dithering (`_add_residual`): rendered PSNR ~39 dB
 RUN_FRAMES = 12  # frames per run of one word, after the first WORD_COUNT short runs
 SHORT_RUN_FRAMES = 6  # the first cycle: all 6 words within 36 frames (1.44 s)
+BIT_ORDERS = 4  # cycles of the 6 runs take turns among 4 orders of each word's bits
+SCHEDULE_FPS = 25.0  # the rate outputs are published at: a re-timed copy is mapped back to it
 DETECT_SAMPLES = 16  # middle frames of 16 consecutive runs (2.7 cycles of the 6 words)
 SECOND_LOOK_SAMPLES = 32  # more middle frames when the first look does not identify
 EARLY_FRAMES = 6  # the first look: one frame per payload word
 EARLY_LOOK_SHARE = 0.02  # of the 1e-9 budget, for that look (see detect_watermark)
 DECODE_STRIDE = 3  # measured: same per-frame accuracy as stride 1 after 2x CRF 23
 MAX_FALSE_POSITIVE = 1e-9
-CHASE_BITS = 4  # 16 BCH decodes per grouping, 54 groupings: ~15 ms
+# Chase-II flips every subset of the 8 least reliable bits: 256 BCH decodes per grouping, 24
+# groupings, ~0.2 s a look that does not identify. With 4 bits, half-size copies whose bound
+# passed at 7 wrong bits were missed: BCH alone corrects 4 (measured on bench clips).
+CHASE_BITS = 8
 SOFT_LEVELS = 8  # reliability levels of soft_false_positive's weights
 MAX_SIDE = 8192
 MIN_SIDE = 16
@@ -213,14 +225,26 @@ class RivaganEncoder(_RivaganWeights):
 
     LINF_MAX = 0.016  # RivaGAN's bound on the residual, in [-1, 1] pixel units
 
-    def forward(self, x: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
-        """x: (1, 3, H, W) in [-1, 1]; bits: (B, 32) of 0/1 -> marked images (B, 3, H, W)."""
+    def image_part(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What depends on the image only, x: (1, 3, H, W) in [-1, 1] -> the attention
+        (1, 32, H, W) and the image channels' share of the first convolution (1, 32, H, W)."""
         p = self._p
-        attention = self._attention(x)  # (1, 32, H, W)
+        weight = p("conv_0_weight")  # (32, 4, 11, 11): image channels, then m
+        return self._attention(x), F.conv2d(x, weight[:, :3], p("conv_0_bias"), padding=5)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        bits: torch.Tensor,
+        image_part: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """x: (1, 3, H, W) in [-1, 1]; bits: (B, 32) of 0/1 -> marked images (B, 3, H, W).
+        `image_part`: `image_part(x)`, when the caller marks the same image again."""
+        p = self._p
+        attention, h = image_part if image_part is not None else self.image_part(x)
         signs = bits * 2.0 - 1.0  # (B, 32)
         m = (attention * signs[:, :, None, None]).sum(dim=1, keepdim=True)  # (B, 1, H, W)
         weight = p("conv_0_weight")  # (32, 4, 11, 11): image channels, then m
-        h = F.conv2d(x, weight[:, :3], p("conv_0_bias"), padding=5)  # (1, 32, H, W)
         h = h + F.conv2d(m, weight[:, 3:], padding=5)  # (B, 32, H, W)
         h = self._batch_norm(torch.tanh(h), "conv_2")
         h = torch.tanh(F.conv2d(h, p("conv_3_weight"), p("conv_3_bias"), padding=5))  # (B, 3, H, W)
@@ -294,19 +318,34 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(image, (size, size), interpolation=interpolation)
 
 
+class _ResidualMaker:
+    """RivaGAN residuals for one image, word batch by word batch: the image's part of the
+    encoder is computed once, on first use, and kept for the later batches."""
+
+    def __init__(self, image: np.ndarray) -> None:
+        self.image = _as_rgb(image)
+        self.small = _resize(self.image, EMBED_SIZE)  # (256, 256, 3)
+        self.x = torch.from_numpy(_to_model(self.small[None]))  # (1, 3, 256, 256)
+        self.image_part: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def __call__(self, words: Sequence[int]) -> list[np.ndarray]:
+        """The residual of each 32-bit word, upsampled to the image: B x (H, W, 3) float32."""
+        bits = np.stack([word_bits(word) for word in words]).astype(np.float32)  # (B, 32)
+        with torch.inference_mode():
+            if self.image_part is None:
+                self.image_part = _encoder().image_part(self.x)
+            marked = _encoder()(self.x, torch.from_numpy(bits), self.image_part)
+        marked = np.clip(marked.numpy().transpose(0, 2, 3, 1), -1.0, 1.0)  # (B, 256, 256, 3)
+        residuals = (marked + 1.0) * 127.5 - self.small.astype(np.float32)  # (B, 256, 256, 3)
+        height, width = self.image.shape[:2]
+        return [cv2.resize(r, (width, height), interpolation=cv2.INTER_LINEAR) for r in residuals]
+
+
 def embed_residuals(image: np.ndarray, words: Sequence[int]) -> list[np.ndarray]:
     """RivaGAN's residual for each 32-bit word, made at EMBED_SIZE and upsampled to the image.
 
     One encoder pass for all the words: B x (H, W, 3) float32."""
-    image = _as_rgb(image)
-    small = _resize(image, EMBED_SIZE)  # (256, 256, 3)
-    bits = np.stack([word_bits(word) for word in words]).astype(np.float32)  # (B, 32)
-    with torch.inference_mode():
-        marked = _encoder()(torch.from_numpy(_to_model(small[None])), torch.from_numpy(bits))
-    marked = np.clip(marked.numpy().transpose(0, 2, 3, 1), -1.0, 1.0)  # (B, 256, 256, 3)
-    residuals = (marked + 1.0) * 127.5 - small.astype(np.float32)  # (B, 256, 256, 3)
-    height, width = image.shape[:2]
-    return [cv2.resize(r, (width, height), interpolation=cv2.INTER_LINEAR) for r in residuals]
+    return _ResidualMaker(image)(words)
 
 
 def embed_residual(image: np.ndarray, word: int) -> np.ndarray:
@@ -314,8 +353,26 @@ def embed_residual(image: np.ndarray, word: int) -> np.ndarray:
     return embed_residuals(image, [word])[0]
 
 
+@functools.lru_cache(maxsize=4)
+def _dither(shape: tuple[int, ...]) -> np.ndarray:
+    """A fixed uniform [0, 1) pattern of `shape`, float32: the same in every run and process."""
+    pattern = np.random.default_rng(0x5EED).random(shape, dtype=np.float32)
+    pattern.setflags(write=False)
+    return pattern
+
+
 def _add_residual(image: np.ndarray, residual: np.ndarray, sign: float) -> np.ndarray:
-    return np.clip(np.rint(image + sign * STRENGTH * residual), 0, 255).astype(np.uint8)
+    """image + sign x STRENGTH x residual, rounded to uint8 by dithering (floor(v + u), u uniform).
+
+    Why not plain rounding: about 70% of RivaGAN's residual sits at its bound, 2.04 levels, so
+    x 1.7 it rounds to 3 levels nearly everywhere, and x 1.72 and up to 4: the mark's amplitude,
+    and the PSNR, move in steps of a third. Dithered rounding is unbiased (the mean added is
+    exactly STRENGTH x residual: 3.47 levels), so the PSNR spent buys amplitude in proportion
+    (measured, bench clips: rendered PSNR 40.1-40.3 -> 39.0-39.1 dB; after a half-size copy
+    12 and 9 wrong bits of 96 -> 5 and 3).
+    """
+    dither = _dither(image.shape)
+    return np.clip(np.floor(image + sign * STRENGTH * residual + dither), 0, 255).astype(np.uint8)
 
 
 def embed_word(image: np.ndarray, word: int) -> np.ndarray:
@@ -347,6 +404,51 @@ def word_for_frame(index: int) -> int:
     return run_of(index) % WORD_COUNT
 
 
+def bit_order_of_run(run: int) -> int:
+    """Which of the BIT_ORDERS orders run `run`'s word is embedded in: one per cycle of runs."""
+    return run // WORD_COUNT % BIT_ORDERS
+
+
+@functools.cache
+def bit_orders() -> tuple[np.ndarray, ...]:
+    """BIT_ORDERS permutations of a word's 32 positions, the first the identity: under order o,
+    position k carries the word's bit bit_orders()[o][k].
+
+    Why: after a re-encode or a downscale the bits the decoder gets wrong are the same in every
+    frame (the residual's fine detail behind them is gone from that portrait), so averaging
+    frames cannot fix them. Carrying each bit at a different position in each cycle spreads a
+    weak position over four bits, each of which it harms once in four cycles (measured, 6 clips
+    decoded on the schedule: wrong bits of 96 after CRF 30 8/6/5/2/13/8 with one order,
+    1/0/4/0/4/2 with four; after a half-size copy 11/7/10/7/15/15 against 3/3/7/4/7/6).
+    Fixed, not keyed: the words themselves are already keyed (provenance.payload); sorted by
+    SHA-256 so every version of every library gives the same orders.
+    """
+    orders = [np.arange(WORD_BITS)]
+    for order in range(1, BIT_ORDERS):
+        rank = [
+            hashlib.sha256(f"bit-order-{order}-{k}".encode()).digest() for k in range(WORD_BITS)
+        ]
+        orders.append(np.array(sorted(range(WORD_BITS), key=rank.__getitem__)))
+    for order in orders:
+        order.setflags(write=False)
+    return tuple(orders)
+
+
+def ordered_word(word: int, order: int) -> int:
+    """`word` with its bits in order `order`: the 32-bit word the encoder embeds for it."""
+    bits = word_bits(word)[bit_orders()[order]]  # (32,) position k holds bit order[k]
+    return int.from_bytes(np.packbits(bits).tobytes(), "big")
+
+
+def _in_word_order(soft: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """Soft bits (n, 32) of samples from runs `runs` (n,), each put back into the word's own bit
+    order (undoing its run's bit order)."""
+    ordered = np.empty_like(soft)
+    for t, run in enumerate(runs.tolist()):
+        ordered[t, bit_orders()[bit_order_of_run(run)]] = soft[t]
+    return ordered
+
+
 def _run_middles(count: int) -> list[int]:
     """Middle frames of every run that has one among `count` frames."""
     middles = []
@@ -363,43 +465,82 @@ def _check_payload_words(payload: WatermarkPayload) -> None:
         raise WatermarkError(f"a payload carries {DATA_WORDS} words, each with its complement")
 
 
-@dataclass(frozen=True)
-class MarkedAppearance:
-    """The source appearance marked for each payload word; the renderer warps `for_frame(i)`."""
+def appearance_for_frame(index: int) -> int:
+    """Which of the BIT_ORDERS x WORD_COUNT marked appearances frame `index` is rendered from."""
+    run = run_of(index)
+    return bit_order_of_run(run) * WORD_COUNT + run % WORD_COUNT
 
-    payload: WatermarkPayload
-    appearances: tuple[np.ndarray, ...]  # WORD_COUNT x (H, W, 3) uint8
+
+class MarkedAppearance:
+    """The source appearance marked for each payload word in each bit order; the renderer warps
+    `for_frame(i)`.
+
+    Bit order 0 is ready when `mark_appearance` returns; the others are made in a background
+    thread while the first cycle of frames renders (the renderer and the H.264 encoder leave
+    part of the two cores idle) and `for_frame` waits for an order only if it is not done yet.
+    """
+
+    def __init__(
+        self, payload: WatermarkPayload, orders: Sequence[Future[tuple[np.ndarray, ...]]]
+    ) -> None:
+        self.payload = payload
+        self._orders = tuple(orders)  # BIT_ORDERS futures of WORD_COUNT x (H, W, 3) uint8
+
+    @property
+    def appearances(self) -> tuple[np.ndarray, ...]:
+        """Every marked appearance, BIT_ORDERS x WORD_COUNT, as `appearance_for_frame` numbers
+        them (waits for the background orders)."""
+        return tuple(a for order in self._orders for a in order.result())
 
     def for_frame(self, index: int) -> np.ndarray:
         """The marked appearance to render frame `index` from, (H, W, 3) uint8 RGB."""
-        return self.appearances[word_for_frame(index)]
+        run = run_of(index)
+        return self._orders[bit_order_of_run(run)].result()[run % WORD_COUNT]
+
+
+def _appearances_in_order(
+    make: _ResidualMaker, payload: WatermarkPayload, order: int
+) -> tuple[np.ndarray, ...]:
+    """The WORD_COUNT appearances of one bit order: plus and minus each data word's residual."""
+    appearances = []
+    for residual in make([ordered_word(w, order) for w in payload.words[0::2]]):
+        for sign in (1.0, -1.0):
+            marked = _add_residual(make.image, residual, sign)
+            marked.setflags(write=False)  # shared by every frame of its runs
+            appearances.append(marked)
+    return tuple(appearances)
 
 
 def mark_appearance(aligned: np.ndarray, payload: WatermarkPayload) -> MarkedAppearance:
-    """Mark the aligned source appearance (512x512 RGB): plus and minus each data word's residual.
+    """Mark the aligned source appearance (512x512 RGB): plus and minus each data word's residual,
+    in each bit order; the minus side decodes as the complement word (in the same order).
 
-    One encoder pass for three words and six appearances: the minus side decodes as the
-    complement word.
+    Bit order 0, which the first WORD_COUNT runs (36 frames) need, is made now; the other orders
+    in a background thread (measured: 0.1 s per word, 0.9 s for the nine, which the render loop
+    would otherwise wait for).
     """
-    aligned = _as_rgb(aligned)
     _check_payload_words(payload)
-    appearances = []
-    residuals = embed_residuals(aligned, payload.words[0::2])  # DATA_WORDS x (H, W, 3)
-    for residual in residuals:
-        for sign in (1.0, -1.0):
-            marked = _add_residual(aligned, residual, sign)
-            marked.setflags(write=False)  # shared by every frame of its runs
-            appearances.append(marked)
-    return MarkedAppearance(payload=payload, appearances=tuple(appearances))
+    make = _ResidualMaker(aligned)
+    first: Future[tuple[np.ndarray, ...]] = Future()
+    first.set_result(_appearances_in_order(make, payload, 0))
+    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mark-appearance")
+    later = [
+        background.submit(_appearances_in_order, make, payload, order)
+        for order in range(1, BIT_ORDERS)
+    ]
+    background.shutdown(wait=False)  # the thread ends after the last order
+    return MarkedAppearance(payload, [first, *later])
 
 
 def mark_frame(frame: np.ndarray, payload: WatermarkPayload, index: int) -> np.ndarray:
     """Mark one frame directly with the word its index carries (~300 ms: a fallback only)."""
     _check_payload_words(payload)
-    word = word_for_frame(index)
+    run = run_of(index)
+    word = run % WORD_COUNT
     sign = 1.0 if word % 2 == 0 else -1.0
+    embedded = ordered_word(payload.words[word - word % 2], bit_order_of_run(run))
     frame = _as_rgb(frame)
-    return _add_residual(frame, embed_residual(frame, payload.words[word - word % 2]), sign)
+    return _add_residual(frame, embed_residual(frame, embedded), sign)
 
 
 @dataclass(frozen=True)
@@ -414,29 +555,56 @@ class WatermarkDetection:
     frames_used: int
 
 
-def sample_positions(count: int) -> list[int]:
-    """Indices of the frames detection decodes, out of `count` frames.
+def _same_rate(fps: float | None) -> bool:
+    return fps is None or not fps > 0 or abs(fps - SCHEDULE_FPS) <= 0.01 * SCHEDULE_FPS
+
+
+def schedule_index(index: int, fps: float | None = SCHEDULE_FPS) -> int:
+    """The output frame shown at the time of frame `index` of a copy playing at `fps`."""
+    return index if _same_rate(fps) else round(index * SCHEDULE_FPS / fps)
+
+
+def run_at(index: int, fps: float | None = SCHEDULE_FPS) -> int:
+    """The run frame `index` of a copy playing at `fps` shows (the output's own: fps 25)."""
+    return run_of(schedule_index(index, fps))
+
+
+def _in_copy(schedule: list[int], count: int, fps: float | None) -> list[int]:
+    """Output frame indices -> the copy's frames showing them (of `count`), in order, once each."""
+    if _same_rate(fps):
+        return schedule
+    mapped = (round(i * fps / SCHEDULE_FPS) for i in schedule)
+    return list(dict.fromkeys(i for i in mapped if i < count))
+
+
+def _schedule_count(count: int, fps: float | None) -> int:
+    return count if _same_rate(fps) else math.floor(count * SCHEDULE_FPS / fps)
+
+
+def sample_positions(count: int, fps: float | None = SCHEDULE_FPS) -> list[int]:
+    """Indices of the frames detection decodes, out of `count` frames of a copy at `fps`.
 
     The middle frame of DETECT_SAMPLES consecutive runs around the clip's centre: a run's first
     frame is predicted by the encoder from the previous word and carries a smeared mark, while a
     copy that keeps the frame timing (re-encoded, resized, cropped, brightened) keeps its
     mid-run frames where they were. Consecutive runs give every word (16 runs: each of the 6
     words 2-3 times) with each word's complement one run away, at nearly the same head pose.
-    A clip with fewer runs gives every middle frame it has and settled frames beside them; a
-    copy re-timed to another frame rate lands on every phase of a run instead, which costs
-    accuracy but no word.
+    A clip with fewer runs gives every middle frame it has and settled frames beside them.
+    A copy re-timed to another frame rate is read at the frames showing the same moments (runs
+    are 0.24-0.48 s long, so a middle stays inside its run at any common rate).
     """
     if count <= 0:
         return []
-    middles = _run_middles(count)
+    total = _schedule_count(count, fps)
+    middles = _run_middles(total)
     if len(middles) < WORD_COUNT:
         return sorted({round(x) for x in np.linspace(0, count - 1, min(count, DETECT_SAMPLES))})
     if len(middles) < DETECT_SAMPLES:  # a short clip: add settled frames beside the middles
-        beside = [i for i in _beside_middles(middles) if i < count]
+        beside = [i for i in _beside_middles(middles) if i < total]
         keep = np.linspace(0, len(beside) - 1, min(len(beside), DETECT_SAMPLES - len(middles)))
-        return sorted(middles + [beside[round(x)] for x in keep])
+        return _in_copy(sorted(middles + [beside[round(x)] for x in keep]), count, fps)
     first = (len(middles) - DETECT_SAMPLES) // 2
-    return middles[first : first + DETECT_SAMPLES]
+    return _in_copy(middles[first : first + DETECT_SAMPLES], count, fps)
 
 
 def _beside_middles(middles: list[int]) -> list[int]:
@@ -497,9 +665,9 @@ def soft_false_positive(estimate: np.ndarray, codeword: np.ndarray, candidates: 
     return min(1.0, candidates * _weighted_tail(weights, int(weights @ signs)))
 
 
-# Every valid record id, times the groupings tried: the schedule at each of its WORD_COUNT
-# phases, and the clustered axes under every naming (3!) and choice of sides (2**3).
-GROUPINGS = WORD_COUNT + math.factorial(DATA_WORDS) * 2**DATA_WORDS  # 54
+# Every valid record id, times the groupings tried: the schedule at each of its phases (a run
+# number offset, in case a copy lost whole runs at its start), which also name the bit orders.
+GROUPINGS = WORD_COUNT * BIT_ORDERS  # 24
 BLIND_HYPOTHESES = 2**RECORD_ID_BITS * GROUPINGS
 
 
@@ -509,50 +677,21 @@ def _soft_bits(logits: np.ndarray) -> np.ndarray:
     return np.clip(logits / scale, -3.0, 3.0)  # (N, 32)
 
 
-def _axes(unit: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sign-blind spherical k-means: a label and a signed cosine per sample, (N,), (N,).
+def _pair_estimate(soft: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """Bias-free soft estimate of the 96 codeword bits from samples of runs `runs`, (96,).
 
-    A word's two appearances give antipodal centred samples, so a cluster is an axis (its
-    principal direction), and the sign of a sample's cosine with it says which side it is on.
+    Each sample's bits are put back into word order; per data word, the mean over the runs
+    carrying it minus the mean over the runs carrying its complement, so the content bias
+    cancels. Every word must be among the runs.
     """
-    # The rows are unit vectors, so this first seed is decided by rounding, and with it by the
-    # samples' order (measured: one crop-90 copy decoded in time order and not in another):
-    # callers pass samples in time order.
-    seeds = [int(np.argmax(np.linalg.norm(unit, axis=1)))]
-    while len(seeds) < min(count, len(unit)):
-        closeness = np.abs(unit @ unit[seeds].T).max(axis=1)  # (N,)
-        seeds.append(int(np.argmin(closeness)))
-    axes = unit[seeds]  # (K, 32)
-    for _ in range(8):
-        labels = np.argmax(np.abs(unit @ axes.T), axis=1)  # (N,)
-        for k in range(len(axes)):
-            members = unit[labels == k]  # (m, 32)
-            if len(members):
-                axes[k] = np.linalg.eigh(members.T @ members)[1][:, -1]  # principal direction
-    cosines = unit @ axes.T  # (N, K)
-    labels = np.argmax(np.abs(cosines), axis=1)
-    return labels, cosines[np.arange(len(unit)), labels]
-
-
-def _pair_differences(soft: np.ndarray) -> np.ndarray:
-    """Bias-free soft estimate of each data word, up to naming and sign, (DATA_WORDS, 32).
-
-    Per axis: mean soft bits of one side minus those of the other, so the content bias cancels.
-    An axis seen from one side only falls back to its samples centred on the clip's mean.
-    """
-    centred = soft - soft.mean(axis=0, keepdims=True)  # (N, 32)
-    unit = centred / (np.linalg.norm(centred, axis=1, keepdims=True) + 1e-6)
-    labels, cosines = _axes(unit, DATA_WORDS)
-    estimates = np.zeros((DATA_WORDS, WORD_BITS), np.float32)
-    for k in range(DATA_WORDS):
-        plus = (labels == k) & (cosines > 0)
-        minus = (labels == k) & (cosines <= 0)
-        if plus.any() and minus.any():
-            estimates[k] = soft[plus].mean(axis=0) - soft[minus].mean(axis=0)
-        elif plus.any() or minus.any():
-            members = labels == k
-            estimates[k] = (centred[members] * np.sign(cosines[members])[:, None]).mean(axis=0)
-    return estimates
+    ordered = _in_word_order(soft, runs)  # (n, 32)
+    words = runs % WORD_COUNT  # (n,)
+    return np.concatenate(
+        [
+            ordered[words == 2 * j].mean(axis=0) - ordered[words == 2 * j + 1].mean(axis=0)
+            for j in range(DATA_WORDS)
+        ]
+    )
 
 
 def _chase_decode(observed: np.ndarray, reliability: np.ndarray, key: bytes):
@@ -562,45 +701,45 @@ def _chase_decode(observed: np.ndarray, reliability: np.ndarray, key: bytes):
     The false-positive bound is a union over every valid codeword measured against the
     unflipped observation, so searching more patterns does not weaken it.
     """
-    weakest = np.argsort(reliability)[:CHASE_BITS]
+    flips = np.zeros((2**CHASE_BITS, len(observed)), np.uint8)  # (P, 96): every flip pattern
+    flips[:, np.argsort(reliability)[:CHASE_BITS]] = _flip_patterns()  # (P, CHASE_BITS)
     best = None
-    for pattern in range(2**CHASE_BITS):
-        trial = observed.copy()
-        for bit, position in enumerate(weakest):
-            if pattern >> bit & 1:
-                trial[position] ^= 1
+    for trial in observed[None, :] ^ flips:  # (96,) each
         decoded = decode_codeword(trial, key)
         if decoded is None:
             continue
         agreeing = int(np.sum(codeword_bits(int(decoded.value_hex, 16), key) == observed))
         if best is None or agreeing > best.agreeing_bits:
             best = dataclasses.replace(decoded, agreeing_bits=agreeing)
+        if agreeing >= CODEWORD_BITS - BCH_T:
+            break  # no other codeword comes as close: they are >= 2 * BCH_T + 1 bits apart
     return best
 
 
-def _groupings(soft: np.ndarray, runs: np.ndarray):
-    """Every bias-free 96-bit soft estimate the detector tries (GROUPINGS of them), (96,) each.
+@functools.cache
+def _flip_patterns() -> np.ndarray:
+    """Every subset of CHASE_BITS positions as 0/1 rows, (2**CHASE_BITS, CHASE_BITS) uint8."""
+    patterns = np.arange(2**CHASE_BITS)[:, None] >> np.arange(CHASE_BITS)[None, :] & 1
+    return patterns.astype(np.uint8)
 
-    First the schedule: samples are middle frames of runs `runs` (run numbers, (n,)) in any copy
-    that keeps the frame timing, so sample t carries word (phase + runs[t]) % WORD_COUNT, for
-    one of WORD_COUNT phases; exact grouping, which clustering cannot match when the mark is
-    faint.
-    Then the clustered axes under every naming and choice of sides, for re-timed copies.
+
+def _groupings(soft: np.ndarray, runs: np.ndarray):
+    """Every bias-free 96-bit soft estimate the detector tries (up to GROUPINGS of them), (96,).
+
+    Samples are middle frames of runs `runs` (run numbers, (n,)) in any copy that keeps the
+    frame timing or is mapped back to it (`run_at`), so sample t comes from run phase + runs[t]
+    for one of GROUPINGS phases: phase 0 for an intact timeline, another for a copy whose start
+    was cut by whole runs. A phase under which some word has no sample is skipped.
+
+    (Version 2 also clustered the samples to group a re-timed copy's frames blind. With four bit
+    orders a word points four ways, so clustering would have to find twelve axes and try every
+    naming of them, more hypotheses than the bound can pay for; a copy carries its frame rate,
+    and mapping it back by time groups its frames exactly.)
     """
-    for phase in range(WORD_COUNT):
-        words = (phase + runs) % WORD_COUNT  # (n,)
-        if len(set(words.tolist())) < WORD_COUNT:
-            continue
-        yield np.concatenate(
-            [
-                soft[words == 2 * j].mean(axis=0) - soft[words == 2 * j + 1].mean(axis=0)
-                for j in range(DATA_WORDS)
-            ]
-        )
-    estimates = _pair_differences(soft)  # (3, 32)
-    for naming in itertools.permutations(range(DATA_WORDS)):
-        for signs in itertools.product((1.0, -1.0), repeat=DATA_WORDS):
-            yield (estimates[list(naming)] * np.array(signs)[:, None]).reshape(-1)
+    for phase in range(GROUPINGS):
+        shifted = phase + runs  # (n,)
+        if len(set((shifted % WORD_COUNT).tolist())) == WORD_COUNT:
+            yield _pair_estimate(soft, shifted)
 
 
 @dataclass(frozen=True)
@@ -619,18 +758,22 @@ def best_known_payload(
     """Which of R known codewords the sampled frames carry best.
 
     The frames are grouped exactly as blind detection groups them (`_groupings`: the schedule's
-    phases and the clustered axes); each grouping's reliability-weighted bits are scored against
+    phases); each grouping's reliability-weighted bits are scored against
     every codeword, (G, 96) x (R, 96) in one matrix product, and each grouping's best is judged
     by `soft_false_positive`. A registry of R outputs is R x GROUPINGS hypotheses instead of the
     blind decoder's 2**32 x GROUPINGS, so a mark too faint to decode blind (after CRF 30 or a
     half-size copy) still identifies its record at the same bound.
     logits: (n, 32) of n >= WORD_COUNT samples in time order; codewords: (R, 96) of 0/1.
+    Raises WatermarkError when the samples do not hold every word under any phase.
     """
     if len(logits) < WORD_COUNT or len(codewords) == 0:
         raise WatermarkError(f"need {WORD_COUNT} sampled frames and at least one codeword")
     soft = _soft_bits(logits)  # (n, 32)
     runs = np.arange(len(logits)) if runs is None else np.asarray(runs)
-    estimates = np.stack(list(_groupings(soft, runs)))  # (G, 96)
+    estimates = list(_groupings(soft, runs))
+    if not estimates:
+        raise WatermarkError(f"the sampled frames do not hold all {WORD_COUNT} payload words")
+    estimates = np.stack(estimates)  # (G, 96)
     known = np.where(np.asarray(codewords) > 0, 1.0, -1.0).astype(np.float32)  # (R, 96)
     scores = estimates @ known.T  # (G, R): reliability-weighted agreement
     best = None
@@ -642,19 +785,23 @@ def best_known_payload(
     return best
 
 
-def second_look_positions(count: int) -> list[int]:
+def second_look_positions(count: int, fps: float | None = SCHEDULE_FPS) -> list[int]:
     """Up to SECOND_LOOK_SAMPLES more settled frames for a second look: the other runs' middles,
     then frames a quarter-run either side of the long runs' middles (of every run's, in a clip
-    too short for DETECT_SAMPLES runs, whose first look already took some of them)."""
-    first = set(sample_positions(count))
-    middles = _run_middles(count)
+    too short for DETECT_SAMPLES runs, whose first look already took some of them); for a copy
+    at another `fps`, the frames showing those moments."""
+    total = _schedule_count(count, fps)
+    first = {schedule_index(i, fps) for i in sample_positions(count, fps)}
+    middles = _run_middles(total)
     if len(middles) < WORD_COUNT:
         return []
     beside = _beside_middles(middles)
     if len(middles) >= DETECT_SAMPLES:
         beside = beside[2 * WORD_COUNT :]
-    settled = middles + [i for i in beside if i < count]
-    return sorted([i for i in settled if i not in first][:SECOND_LOOK_SAMPLES])
+    settled = middles + [i for i in beside if i < total]
+    more = sorted([i for i in settled if i not in first][:SECOND_LOOK_SAMPLES])
+    taken = set(sample_positions(count, fps))
+    return [i for i in _in_copy(more, count, fps) if i not in taken]
 
 
 def detection_looks(runs: np.ndarray, times: np.ndarray, sampled: int) -> list[list[int]]:
@@ -663,9 +810,8 @@ def detection_looks(runs: np.ndarray, times: np.ndarray, sampled: int) -> list[l
     runs, times: each sampled frame's run and index in its clip, (n + m,); the first `sampled`
     are the first look's samples, the rest second-look frames. The looks: one frame per payload
     word when the samples hold more than EARLY_FRAMES (the first frame of each word the schedule
-    gives by `runs`; without all six words, a re-timed copy, the first EARLY_FRAMES), every
-    sample, then every frame when there are second-look frames. Each look is in time order: the
-    blind decoder's clustering seeds follow the samples' order.
+    gives by `runs`; without all six words, the first EARLY_FRAMES), every sample, then every
+    frame when there are second-look frames. Each look is in time order.
     """
     first: dict[int, int] = {}
     for i, run in enumerate(runs[:sampled].tolist()):
@@ -694,9 +840,13 @@ def decode_looks(
         yield look, logits[look]
 
 
-def detect_watermark(frames: Sequence[np.ndarray], key: bytes) -> WatermarkDetection:
+def detect_watermark(
+    frames: Sequence[np.ndarray], key: bytes, fps: float | None = SCHEDULE_FPS
+) -> WatermarkDetection:
     """Read the payload from frames of any size; identify only at false-positive <= 1e-9.
 
+    `fps`: the rate the frames play at; a copy re-timed from the output's SCHEDULE_FPS is read
+    at the frames showing the schedule's moments (`sample_positions`).
     Up to three looks at growing sets of frames (`detection_looks`), each decoded only when the
     last did not identify: one middle frame per word (an intact output is read from these six
     alone), the DETECT_SAMPLES middle frames (a lightly altered copy), then every other settled
@@ -705,9 +855,9 @@ def detect_watermark(frames: Sequence[np.ndarray], key: bytes) -> WatermarkDetec
     (union bound): EARLY_LOOK_SHARE to the first, whose intact clips clear it by orders of
     magnitude (measured bounds ~1e-17), and the rest evenly to the looks a faint mark needs.
     """
-    positions = sample_positions(len(frames))
-    wanted = positions + second_look_positions(len(frames))
-    runs = np.array([run_of(i) for i in wanted], dtype=np.int64)  # (n + m,)
+    positions = sample_positions(len(frames), fps)
+    wanted = positions + second_look_positions(len(frames), fps)
+    runs = np.array([run_at(i, fps) for i in wanted], dtype=np.int64)  # (n + m,)
     looks = detection_looks(runs, np.array(wanted), len(positions))
     if len(positions) > EARLY_FRAMES:  # the first look is the one-frame-per-word one
         later = len(looks) - 1
@@ -746,6 +896,8 @@ def detect_from_logits(
         bound = soft_false_positive(estimate, codeword, BLIND_HYPOTHESES) / share
         if best is None or bound < fp:
             best, fp = decoded, bound
+        if fp <= MAX_FALSE_POSITIVE:
+            break  # identified: the bound already counts every grouping, tried or not
     if best is None:
         return nothing
     identified = fp <= MAX_FALSE_POSITIVE
@@ -781,16 +933,10 @@ def frames_carry_payload(
         return detection.identified and detection.value_hex == payload.value_hex
     if len(indices) != len(frames):
         raise WatermarkError("one index per frame")
-    words = np.array([word_for_frame(i) for i in indices])  # (n,)
-    if len(set(words.tolist())) < WORD_COUNT:
+    runs = np.array([run_of(i) for i in indices])  # (n,)
+    if len(set((runs % WORD_COUNT).tolist())) < WORD_COUNT:
         return False
-    soft = _soft_bits(frame_logits(frames))  # (n, 32)
-    estimates = np.stack(
-        [
-            soft[words == 2 * j].mean(axis=0) - soft[words == 2 * j + 1].mean(axis=0)
-            for j in range(DATA_WORDS)
-        ]
-    )  # (3, 32)
-    observed = (estimates.reshape(-1) > 0).astype(np.uint8)  # (96,)
+    estimate = _pair_estimate(_soft_bits(frame_logits(frames)), runs)  # (96,)
+    observed = (estimate > 0).astype(np.uint8)  # (96,)
     agreeing = int(np.sum(observed == codeword_bits(int(payload.value_hex, 16), key)))
     return binomial_false_positive(agreeing, CODEWORD_BITS, 1) <= MAX_FALSE_POSITIVE

@@ -27,15 +27,18 @@ from provenance.payload import (
     words_from_codeword,
 )
 from provenance.watermark import (
+    BIT_ORDERS,
     GROUPINGS,
     MAX_FALSE_POSITIVE,
+    SCHEDULE_FPS,
     WatermarkDetection,
     best_known_payload,
     binomial_false_positive,
     decode_looks,
     detect_from_logits,
     detection_looks,
-    run_of,
+    ordered_word,
+    run_at,
 )
 
 # A registered payload whose words the frames carry beyond this chance level is evidence of an
@@ -112,8 +115,11 @@ def _payload_codeword(payload_hex: str, key: bytes) -> bytes:
 
 @functools.lru_cache(maxsize=65_536)
 def _payload_words(payload_hex: str, key: bytes) -> tuple[int, ...]:
+    """Every 32-bit word a frame of this payload's output can carry: each of the WORD_COUNT
+    words in each of the BIT_ORDERS orders."""
     codeword = np.frombuffer(_payload_codeword(payload_hex, key), np.uint8)  # (96,)
-    return words_from_codeword(codeword, key)
+    words = words_from_codeword(codeword, key)
+    return tuple(ordered_word(word, order) for order in range(BIT_ORDERS) for word in words)
 
 
 def _registry_match(
@@ -124,16 +130,17 @@ def _registry_match(
 ) -> tuple[RegisteredPayload, float, float] | None:
     """The registered payload that best explains the sampled frames, its bound and agreement.
 
-    With at least WORD_COUNT samples, each payload's whole 96-bit codeword is compared with the
-    frames grouped as blind detection groups them (the schedule's pair differences by `runs`,
-    or the clustered axes for a re-timed copy), bits weighted by reliability (soft decision):
-    R x GROUPINGS hypotheses. With fewer (a still image carries one word), each frame is
-    compared with each of a payload's words, and the union runs over every way of assigning
-    words to the frames.
+    When the samples hold every word (by `runs`), each payload's whole 96-bit codeword is
+    compared with the frames grouped as blind detection groups them (the schedule's pair
+    differences), bits weighted by reliability (soft decision): R x GROUPINGS hypotheses.
+    Otherwise (a still image carries one word) each frame is compared with each word a payload's
+    frames can carry (every word in every bit order), and the union runs over every way of
+    assigning words to the frames.
     """
     if not registered or len(logits) == 0:
         return None
-    if len(logits) >= WORD_COUNT:
+    runs = np.arange(len(logits)) if runs is None else np.asarray(runs)
+    if len(set((runs % WORD_COUNT).tolist())) == WORD_COUNT:
         codewords = np.frombuffer(
             b"".join(_payload_codeword(p.payload_hex, key) for p in registered), np.uint8
         ).reshape(len(registered), CODEWORD_BITS)  # (R, 96)
@@ -152,7 +159,7 @@ def _registry_match(
     per_record = agreement.max(axis=2).sum(axis=1)  # (R,)
     best = int(np.argmax(per_record))
     total = len(logits) * WORD_BITS
-    candidates = len(registered) * WORD_COUNT ** len(logits)
+    candidates = len(registered) * words.shape[1] ** len(logits)
     fp = binomial_false_positive(int(per_record[best]), total, candidates)
     return registered[best], fp, float(per_record[best]) / total
 
@@ -218,18 +225,20 @@ def watermark_check(
     positions: Sequence[int] | None = None,
     more_frames: Sequence[np.ndarray] = (),
     more_positions: Sequence[int] | None = None,
+    fps: float | None = SCHEDULE_FPS,
 ) -> WatermarkCheck:
     """Decode the watermark of sampled frames; identify the record at <= 1e-9 or report none.
 
     `positions`: each frame's index in the upload (default: the middles of consecutive runs,
-    as `sample_positions` gives for a clip of 16 runs or more); a copy that keeps the frame
-    timing carries the word the schedule gives each index, which groups the frames exactly.
+    as `sample_positions` gives for a clip of 16 runs or more), which plays at `fps`; a copy
+    that keeps the frame timing, or is mapped back to it by time (`run_at`), carries the word
+    the schedule gives each index, which groups the frames exactly.
     `more_frames` (at `more_positions`): settled frames for a last look at a faint mark.
 
     Up to three looks at growing sets of frames: one frame per word (enough for an intact or
     lightly re-encoded output, and cheapest), every sampled frame, then the more frames too.
-    Each look decodes blind, then matches the registry (R registered payloads are R x 54
-    hypotheses instead of the blind decoder's 2**32 x 54, so a mark too faint to decode blind
+    Each look decodes blind, then matches the registry (R registered payloads are R x 24
+    hypotheses instead of the blind decoder's 2**32 x 24, so a mark too faint to decode blind
     still identifies its record); each of the six tries must pass a sixth of the 1e-9 budget.
     A look that leaves no registered payload better than chance (1e-2) ends the check: stopping
     can only lower the chance of identifying, so the budget is untouched.
@@ -244,7 +253,7 @@ def watermark_check(
         runs = at
     else:
         at = np.array([*positions, *(more_positions or ())])  # (n + m,) frame indices
-        runs = np.array([run_of(i) for i in at.tolist()])  # (n + m,)
+        runs = np.array([run_at(i, fps) for i in at.tolist()])  # (n + m,)
     looks = detection_looks(runs, at, len(frames))
     frames = frames + more_frames
     match, frames_used = None, 0

@@ -78,8 +78,8 @@ def sample_upload(path: str | os.PathLike[str], limits: MediaLimits) -> SampledU
             face_frame=image,
         )
 
-    watermark_at = sample_positions(info.frame_count)
-    second_look_at = second_look_positions(info.frame_count)
+    watermark_at = sample_positions(info.frame_count, info.fps)
+    second_look_at = second_look_positions(info.frame_count, info.fps)
     fingerprint_at = _fingerprint_indices(info.frame_count, info.fps)
     face_at = watermark_at[len(watermark_at) // 2]
     wanted = set(watermark_at) | set(second_look_at) | set(fingerprint_at)

@@ -121,6 +121,7 @@ def _analyse(path: str | os.PathLike[str]) -> _Analysis:
         positions=sample.watermark_positions,
         more_frames=sample.second_look_frames,
         more_positions=sample.second_look_positions,
+        fps=sample.fps,
     )
     anchor = ensure_platform_ca(Path(settings.PLATFORM_KEYS_DIR) / "c2pa").root_pem
     manifest = c2pa_check(path, anchor)

@@ -88,6 +88,63 @@ def test_it_identifies_the_record_after_h264_crf30(marked_clip, payload, waterma
     assert detection.identified and detection.record_id == payload.record_id
 
 
+def test_it_identifies_a_copy_re_timed_to_15_fps_by_its_frame_rate(
+    marked_clip, payload, watermark_key
+):
+    # 25 -> 15 fps by nearest earlier frame, then H.264: frame j shows output frame 5j/3
+    kept = [marked_clip[int(j * 25 / 15)] for j in range(len(marked_clip) * 15 // 25)]
+    frames, fps = decode_video(encode_h264(kept, 15))
+    assert fps == 15
+    detection = detect_watermark(frames, watermark_key, fps=fps)
+    assert detection.identified and detection.record_id == payload.record_id
+
+
+def test_frames_of_each_cycle_carry_the_words_in_another_bit_order(marked_appearance, payload):
+    from provenance.watermark import BIT_ORDERS, bit_orders, ordered_word
+
+    assert len(marked_appearance.appearances) == BIT_ORDERS * WORD_COUNT
+    assert [len(set(order.tolist())) for order in bit_orders()] == [32] * BIT_ORDERS
+    assert len({tuple(order.tolist()) for order in bit_orders()}) == BIT_ORDERS
+    word = payload.words[0]
+    for order in range(BIT_ORDERS):
+        # the first frame of cycle `order`'s first run reads as word 0 in that order
+        frame = marked_appearance.for_frame(run_middle(order * WORD_COUNT))
+        bits = (frame_logits([frame])[0] > 0).astype(int)
+        expected = np.array([(ordered_word(word, order) >> (31 - i)) & 1 for i in range(32)])
+        assert np.mean(bits == expected) >= 0.85
+
+
+def test_bit_orders_spread_a_position_the_decoder_always_gets_wrong(payload, watermark_key):
+    """Positions 3 and 17 read confidently wrong in every frame (as after a downscale, the same
+    ones in every frame): in one bit order that is 6 wrong codeword bits; over four cycles each
+    codeword bit sits there once in four, and every bit comes out right."""
+    from provenance.payload import codeword_bits
+    from provenance.watermark import (
+        _pair_estimate,
+        _soft_bits,
+        bit_order_of_run,
+        bit_orders,
+        detect_from_logits,
+    )
+
+    signed = codeword_bits(int(payload.value_hex, 16), watermark_key) * 2.0 - 1.0  # (96,)
+    runs = np.arange(4 * WORD_COUNT)  # four cycles
+    rows = []
+    for run in runs.tolist():
+        word = run % WORD_COUNT
+        bits = signed[32 * (word // 2) : 32 * (word // 2 + 1)] * (1 if word % 2 == 0 else -1)
+        row = bits[bit_orders()[bit_order_of_run(run)]].copy()  # as embedded
+        row[[3, 17]] *= -1  # read wrong
+        rows.append(row)
+    logits = np.stack(rows).astype(np.float32)  # (24, 32)
+    detection = detect_from_logits(logits, watermark_key, runs=runs)
+    assert detection.identified and detection.record_id == payload.record_id
+    assert detection.confidence == 1.0
+    one_order = np.stack(rows[:WORD_COUNT] * 4)  # cycle 0's frames four times over
+    estimate = _pair_estimate(_soft_bits(one_order), runs % WORD_COUNT)  # (96,)
+    assert np.sum((estimate > 0) != (signed > 0)) == 6
+
+
 def test_unmarked_frames_are_not_identified(clean_clip, watermark_key):
     detection = detect_watermark(clean_clip, watermark_key)
     assert not detection.identified and detection.record_id is None
@@ -202,10 +259,11 @@ def test_detection_reads_any_frame_size(marked_clip, payload, watermark_key):
 def _pair_logits(
     payload, key, flipped: list[int], bias: np.ndarray, weak: float = 0.3
 ) -> np.ndarray:
-    """Decoder-like logits of 12 samples (two per frame word), the data bits at `flipped`
-    (codeword positions) wrong, and `weak` (as wrong bits are), in both of a pair's sides, plus
-    one common content bias."""
+    """Decoder-like logits of the middles of runs 0-11 (two per frame word, in the first two
+    bit orders), the data bits at `flipped` (codeword positions) wrong, and `weak` (as wrong
+    bits are), in both of a pair's sides, plus one common content bias."""
     from provenance.payload import codeword_bits
+    from provenance.watermark import bit_order_of_run, bit_orders
 
     codeword = codeword_bits(int(payload.value_hex, 16), key).copy()
     codeword[flipped] ^= 1
@@ -213,9 +271,10 @@ def _pair_logits(
     strength[flipped] = weak
     signed = (codeword.astype(np.float32) * 2 - 1) * strength  # (96,)
     rows = []
-    for j in range(3):
-        bits = signed[32 * j : 32 * (j + 1)]  # (32,)
-        rows += [bits + bias, -bits + bias] * 2
+    for run in range(12):
+        word = run % WORD_COUNT
+        bits = signed[32 * (word // 2) : 32 * (word // 2 + 1)] * (1 if word % 2 == 0 else -1)
+        rows.append(bits[bit_orders()[bit_order_of_run(run)]] + bias)  # position k: bit order[k]
     return np.stack(rows)  # (12, 32)
 
 
@@ -285,13 +344,14 @@ def test_random_decoder_outputs_are_never_identified(watermark_key):
 
 
 def test_a_known_payload_is_matched_where_blind_decoding_gives_up(payload, watermark_key):
-    """Ten wrong bits of 96 defeat the blind decoder's bound (it allows 5), but against a
-    registry of a thousand codewords the right one is identified within it (it allows 11)."""
+    """Ten confidently wrong bits of 96 defeat the blind decoder's bound (it allows 5), but
+    against a registry of a thousand codewords the right one is identified within it (it
+    allows 11)."""
     from provenance.payload import codeword_bits
     from provenance.watermark import GROUPINGS, best_known_payload, detect_from_logits
 
     wrong = list(range(1, 96, 10))  # 10 bits
-    logits = _pair_logits(payload, watermark_key, wrong, np.zeros(32))  # (12, 32)
+    logits = _pair_logits(payload, watermark_key, wrong, np.zeros(32), weak=1.0)  # (12, 32)
     assert not detect_from_logits(logits, watermark_key).identified
     others = [payload_for_record(r, watermark_key) for r in range(1, 1000)]
     codewords = np.stack(

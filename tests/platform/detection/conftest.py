@@ -141,7 +141,8 @@ def _attack(frames: list[np.ndarray], name: str) -> list[np.ndarray]:
 @pytest.fixture(scope="session")
 def attacked_copies(tmp_path_factory, platform_output) -> dict[str, Path]:
     """The published output re-encoded at CRF 30, halved, cropped to 90%, brightened by 20,
-    and remuxed without its manifest (a stripped copy: same pixels, no C2PA)."""
+    re-timed to 15 fps, and remuxed without its manifest (a stripped copy: same pixels, no
+    C2PA)."""
     folder = tmp_path_factory.mktemp("attacked")
     frames, fps = decode_video(platform_output.path.read_bytes())
     copies = {
@@ -149,6 +150,12 @@ def attacked_copies(tmp_path_factory, platform_output) -> dict[str, Path]:
         "half": write_frames(folder / "half.mp4", _attack(frames, "half")),
         "crop90": write_frames(folder / "crop90.mp4", _attack(frames, "crop90")),
         "bright20": write_frames(folder / "bright20.mp4", _attack(frames, "bright20")),
+        # 25 -> 15 fps by nearest earlier frame: the sampler maps it back by its frame rate
+        "fps15": write_frames(
+            folder / "fps15.mp4",
+            [frames[int(j * fps / 15)] for j in range(int(len(frames) * 15 / fps))],
+            fps=15,
+        ),
     }
     stripped = folder / "stripped.mp4"
     with av.open(str(platform_output.path)) as source, av.open(str(stripped), "w") as target:

@@ -45,6 +45,7 @@ def test_a_heavily_altered_copy_is_always_traced_to_its_record(
         pytest.param("half", marks=FAINT_MARK_GAP),
         "crop90",
         "bright20",
+        "fps15",
     ],
 )
 def test_it_identifies_an_attacked_copy_as_platform_with_its_record(

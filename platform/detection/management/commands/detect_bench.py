@@ -153,6 +153,7 @@ class Command(BaseCommand):
                     positions=s.watermark_positions,
                     more_frames=s.second_look_frames,
                     more_positions=s.second_look_positions,
+                    fps=s.fps,
                 ),
             )
             timed("c2pa", lambda: c2pa_check(path, anchor))
