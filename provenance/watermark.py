@@ -365,7 +365,7 @@ def _add_residual(image: np.ndarray, residual: np.ndarray, sign: float) -> np.nd
     """image + sign x STRENGTH x residual, rounded to uint8 by dithering (floor(v + u), u uniform).
 
     Why not plain rounding: about 70% of RivaGAN's residual sits at its bound, 2.04 levels, so
-    x 1.7 it rounds to 3 levels nearly everywhere, and x 1.72 and up to 4: the mark's amplitude,
+    x 1.7 it rounds to 3 levels nearly everywhere, and from x 1.72 to 4: the mark's amplitude,
     and the PSNR, move in steps of a third. Dithered rounding is unbiased (the mean added is
     exactly STRENGTH x residual: 3.47 levels), so the PSNR spent buys amplitude in proportion
     (measured, bench clips: rendered PSNR 40.1-40.3 -> 39.0-39.1 dB; after a half-size copy
