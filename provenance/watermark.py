@@ -243,7 +243,9 @@ class RivaganEncoder(_RivaganWeights):
         p = self._p
         attention, h = image_part if image_part is not None else self.image_part(x)
         signs = bits * 2.0 - 1.0  # (B, 32)
-        m = (attention * signs[:, :, None, None]).sum(dim=1, keepdim=True)  # (B, 1, H, W)
+        height, width = attention.shape[2:]
+        m = signs @ attention.reshape(WORD_BITS, height * width)  # (B, H*W): one matrix product
+        m = m.reshape(-1, 1, height, width)  # (B, 1, H, W)
         weight = p("conv_0_weight")  # (32, 4, 11, 11): image channels, then m
         h = h + F.conv2d(m, weight[:, 3:], padding=5)  # (B, 32, H, W)
         h = self._batch_norm(torch.tanh(h), "conv_2")
