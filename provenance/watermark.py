@@ -322,20 +322,19 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
 
 class _ResidualMaker:
     """RivaGAN residuals for one image, word batch by word batch: the image's part of the
-    encoder is computed once, on first use, and kept for the later batches."""
+    encoder is computed once, here, and kept for every batch."""
 
     def __init__(self, image: np.ndarray) -> None:
         self.image = _as_rgb(image)
         self.small = _resize(self.image, EMBED_SIZE)  # (256, 256, 3)
         self.x = torch.from_numpy(_to_model(self.small[None]))  # (1, 3, 256, 256)
-        self.image_part: tuple[torch.Tensor, torch.Tensor] | None = None
+        with torch.inference_mode():
+            self.image_part = _encoder().image_part(self.x)  # 2 x (1, 32, 256, 256)
 
     def __call__(self, words: Sequence[int]) -> list[np.ndarray]:
         """The residual of each 32-bit word, upsampled to the image: B x (H, W, 3) float32."""
         bits = np.stack([word_bits(word) for word in words]).astype(np.float32)  # (B, 32)
         with torch.inference_mode():
-            if self.image_part is None:
-                self.image_part = _encoder().image_part(self.x)
             marked = _encoder()(self.x, torch.from_numpy(bits), self.image_part)
         marked = np.clip(marked.numpy().transpose(0, 2, 3, 1), -1.0, 1.0)  # (B, 256, 256, 3)
         residuals = (marked + 1.0) * 127.5 - self.small.astype(np.float32)  # (B, 256, 256, 3)
@@ -496,8 +495,8 @@ class MarkedAppearance:
 
     def for_frame(self, index: int) -> np.ndarray:
         """The marked appearance to render frame `index` from, (H, W, 3) uint8 RGB."""
-        run = run_of(index)
-        return self._orders[bit_order_of_run(run)].result()[run % WORD_COUNT]
+        order, word = divmod(appearance_for_frame(index), WORD_COUNT)
+        return self._orders[order].result()[word]
 
 
 def _appearances_in_order(
@@ -679,6 +678,12 @@ def _soft_bits(logits: np.ndarray) -> np.ndarray:
     return np.clip(logits / scale, -3.0, 3.0)  # (N, 32)
 
 
+def holds_every_word(runs: np.ndarray) -> bool:
+    """Whether samples from runs `runs` (n,) include every one of the WORD_COUNT words. Shifting
+    every run by one phase permutes the words, so the answer is the same under every phase."""
+    return len(set((np.asarray(runs) % WORD_COUNT).tolist())) == WORD_COUNT
+
+
 def _pair_estimate(soft: np.ndarray, runs: np.ndarray) -> np.ndarray:
     """Bias-free soft estimate of the 96 codeword bits from samples of runs `runs`, (96,).
 
@@ -731,17 +736,17 @@ def _groupings(soft: np.ndarray, runs: np.ndarray):
     Samples are middle frames of runs `runs` (run numbers, (n,)) in any copy that keeps the
     frame timing or is mapped back to it (`run_at`), so sample t comes from run phase + runs[t]
     for one of GROUPINGS phases: phase 0 for an intact timeline, another for a copy whose start
-    was cut by whole runs. A phase under which some word has no sample is skipped.
+    was cut by whole runs. Nothing when some word has no sample (`holds_every_word`).
 
     (Version 2 also clustered the samples to group a re-timed copy's frames blind. With four bit
     orders a word points four ways, so clustering would have to find twelve axes and try every
     naming of them, more hypotheses than the bound can pay for; a copy carries its frame rate,
     and mapping it back by time groups its frames exactly.)
     """
+    if not holds_every_word(runs):
+        return
     for phase in range(GROUPINGS):
-        shifted = phase + runs  # (n,)
-        if len(set((shifted % WORD_COUNT).tolist())) == WORD_COUNT:
-            yield _pair_estimate(soft, shifted)
+        yield _pair_estimate(soft, phase + runs)
 
 
 @dataclass(frozen=True)
@@ -766,16 +771,14 @@ def best_known_payload(
     blind decoder's 2**32 x GROUPINGS, so a mark too faint to decode blind (after CRF 30 or a
     half-size copy) still identifies its record at the same bound.
     logits: (n, 32) of n >= WORD_COUNT samples in time order; codewords: (R, 96) of 0/1.
-    Raises WatermarkError when the samples do not hold every word under any phase.
+    Raises WatermarkError when the samples do not hold every word (`holds_every_word`).
     """
     if len(logits) < WORD_COUNT or len(codewords) == 0:
         raise WatermarkError(f"need {WORD_COUNT} sampled frames and at least one codeword")
-    soft = _soft_bits(logits)  # (n, 32)
     runs = np.arange(len(logits)) if runs is None else np.asarray(runs)
-    estimates = list(_groupings(soft, runs))
-    if not estimates:
+    if not holds_every_word(runs):
         raise WatermarkError(f"the sampled frames do not hold all {WORD_COUNT} payload words")
-    estimates = np.stack(estimates)  # (G, 96)
+    estimates = np.stack(list(_groupings(_soft_bits(logits), runs)))  # (G, 96)
     known = np.where(np.asarray(codewords) > 0, 1.0, -1.0).astype(np.float32)  # (R, 96)
     scores = estimates @ known.T  # (G, R): reliability-weighted agreement
     best = None
@@ -793,7 +796,8 @@ def second_look_positions(count: int, fps: float | None = SCHEDULE_FPS) -> list[
     too short for DETECT_SAMPLES runs, whose first look already took some of them); for a copy
     at another `fps`, the frames showing those moments."""
     total = _schedule_count(count, fps)
-    first = {schedule_index(i, fps) for i in sample_positions(count, fps)}
+    taken = set(sample_positions(count, fps))
+    first = {schedule_index(i, fps) for i in taken}
     middles = _run_middles(total)
     if len(middles) < WORD_COUNT:
         return []
@@ -802,7 +806,6 @@ def second_look_positions(count: int, fps: float | None = SCHEDULE_FPS) -> list[
         beside = beside[2 * WORD_COUNT :]
     settled = middles + [i for i in beside if i < total]
     more = sorted([i for i in settled if i not in first][:SECOND_LOOK_SAMPLES])
-    taken = set(sample_positions(count, fps))
     return [i for i in _in_copy(more, count, fps) if i not in taken]
 
 
@@ -936,7 +939,7 @@ def frames_carry_payload(
     if len(indices) != len(frames):
         raise WatermarkError("one index per frame")
     runs = np.array([run_of(i) for i in indices])  # (n,)
-    if len(set((runs % WORD_COUNT).tolist())) < WORD_COUNT:
+    if not holds_every_word(runs):
         return False
     estimate = _pair_estimate(_soft_bits(frame_logits(frames)), runs)  # (96,)
     observed = (estimate > 0).astype(np.uint8)  # (96,)

@@ -37,6 +37,7 @@ from provenance.watermark import (
     decode_looks,
     detect_from_logits,
     detection_looks,
+    holds_every_word,
     ordered_word,
     run_at,
 )
@@ -140,7 +141,7 @@ def _registry_match(
     if not registered or len(logits) == 0:
         return None
     runs = np.arange(len(logits)) if runs is None else np.asarray(runs)
-    if len(set((runs % WORD_COUNT).tolist())) == WORD_COUNT:
+    if holds_every_word(runs):
         codewords = np.frombuffer(
             b"".join(_payload_codeword(p.payload_hex, key) for p in registered), np.uint8
         ).reshape(len(registered), CODEWORD_BITS)  # (R, 96)
