@@ -22,7 +22,17 @@ class SignUpForm(forms.Form):
 
 
 class ApplicationForm(forms.Form):
-    organisation = forms.CharField(max_length=200)
+    organisation = forms.CharField(
+        max_length=200,
+        required=False,
+        label="New organisation's name",
+        help_text="To found a new organisation. Leave empty to join one with an invitation code.",
+    )
+    invitation_code = forms.CharField(
+        max_length=64,
+        required=False,
+        help_text="To join an existing organisation: the code its administrator gave you.",
+    )
     intended_use = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=4000)
     accept_use_policy = forms.BooleanField(
         label="I accept the use policy",

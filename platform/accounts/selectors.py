@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import ApplicationStatus, RequesterApplication, Role, User
+from .models import ApplicationStatus, Organisation, RequesterApplication, Role, User
 
 
 def requester_latest_application(*, requester: User) -> RequesterApplication | None:
@@ -33,3 +33,14 @@ def application_list_reviewed(limit: int = 50) -> QuerySet[RequesterApplication]
         .select_related("requester", "organisation", "reviewed_by")
         .order_by("-reviewed_at")[:limit]
     )
+
+
+def requester_organisation(*, requester: User) -> Organisation | None:
+    """The organisation the requester is a member of (set when an application is approved)."""
+    if requester.organisation_id is None or not requester_is_approved(user=requester):
+        return None
+    return requester.organisation
+
+
+def organisation_members(*, organisation: Organisation) -> QuerySet[User]:
+    return organisation.members.filter(is_active=True).order_by("username")

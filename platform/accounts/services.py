@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -19,6 +21,7 @@ from .models import (
     USE_POLICY_VERSION,
     ApplicationStatus,
     Organisation,
+    OrganisationInvitation,
     RequesterApplication,
     Role,
     User,
@@ -55,32 +58,55 @@ def user_sign_up(
     return user
 
 
+INVITATION_DAYS = 7
+
+
+def invitation_code_hash(code: str) -> str:
+    return hashlib.sha256(code.strip().encode()).hexdigest()
+
+
 @transaction.atomic
 def requester_application_submit(
-    *, requester: User, organisation_name: str, intended_use: str, accept_use_policy: bool
+    *,
+    requester: User,
+    intended_use: str,
+    accept_use_policy: bool,
+    organisation_name: str = "",
+    invitation_code: str = "",
 ) -> RequesterApplication:
+    """Apply for access, founding a new organisation by name or joining one by invitation.
+
+    A name that already exists is refused: membership of an existing organisation (and with it
+    every consent grant naming that organisation) comes only from its admin's invitation.
+    The requester becomes a member only when a verifier approves the application.
+    """
     if requester.role != Role.REQUESTER:
         raise ApplicationError("not_a_requester", "Only requester accounts apply for access.")
     if not accept_use_policy:
         raise ApplicationError("policy_not_accepted", "You must accept the use policy to apply.")
     if requester.applications.filter(status=ApplicationStatus.PENDING).exists():
         raise ApplicationError("already_pending", "Your application is already waiting for review.")
-    name = organisation_name.strip()
     intended = intended_use.strip()
-    if not name or len(name) > 200:
-        raise ApplicationError(
-            "invalid_organisation", "Give your organisation's name (up to 200 characters)."
-        )
     if len(intended) < 20:
         raise ApplicationError(
             "invalid_intended_use", "Describe your intended use in at least 20 characters."
         )
-    organisation, _ = Organisation.objects.get_or_create(name=name)
-    requester.organisation = organisation
-    requester.save(update_fields=["organisation"])
+    name, code = organisation_name.strip(), invitation_code.strip()
+    if bool(name) == bool(code):
+        raise ApplicationError(
+            "organisation_or_invitation",
+            "Give either a new organisation's name or an invitation code to join one.",
+        )
+    if code:
+        invitation = _invitation_redeem(code=code, requester=requester)
+        organisation = invitation.organisation
+    else:
+        invitation = None
+        organisation = _organisation_found(name=name)
     application = RequesterApplication(
         requester=requester,
         organisation=organisation,
+        invitation=invitation,
         intended_use=intended,
         use_policy_version=USE_POLICY_VERSION,
         accepted_policy_at=timezone.now(),
@@ -92,9 +118,101 @@ def requester_application_submit(
         actor=requester,
         subject_type="application",
         subject_id=application.pk,
-        details={"organisation": organisation.name, "use_policy_version": USE_POLICY_VERSION},
+        details={
+            "organisation": organisation.name,
+            "organisation_id": organisation.pk,
+            "joins_existing": invitation is not None,
+            "use_policy_version": USE_POLICY_VERSION,
+        },
     )
     return application
+
+
+def _organisation_found(*, name: str) -> Organisation:
+    if len(name) > 200:
+        raise ApplicationError(
+            "invalid_organisation", "Give your organisation's name (up to 200 characters)."
+        )
+    if Organisation.objects.filter(name__iexact=name).exists():
+        raise ApplicationError(
+            "organisation_exists",
+            f"An organisation named {name!r} already exists. To join it, ask its administrator "
+            "for an invitation code; to found a new one, choose another name.",
+        )
+    organisation = Organisation(name=name)
+    organisation.full_clean()
+    organisation.save()
+    return organisation
+
+
+def _invitation_redeem(*, code: str, requester: User) -> OrganisationInvitation:
+    invitation = (
+        OrganisationInvitation.objects.select_for_update()
+        .select_related("organisation")
+        .filter(code_hash=invitation_code_hash(code))
+        .first()
+    )
+    if (
+        invitation is None
+        or invitation.used_at is not None
+        or invitation.expires_at < timezone.now()
+    ):
+        # One message for unknown, used and expired codes: a guesser learns nothing.
+        raise ApplicationError(
+            "invalid_invitation", "That invitation code is not valid. Ask for a new one."
+        )
+    invitation.used_by = requester
+    invitation.used_at = timezone.now()
+    invitation.save(update_fields=["used_by", "used_at"])
+    return invitation
+
+
+def organisation_invitation_create(
+    *, organisation: Organisation, inviter: User
+) -> tuple[OrganisationInvitation, str]:
+    """The organisation's admin makes a single-use code for one person to apply with.
+
+    Returns the invitation and the code; the code is shown once and never stored. A refusal is
+    audited outside the issuing transaction, so it stays in the log although we raise.
+    """
+    if not (organisation.admin_id == inviter.pk and inviter.organisation_id == organisation.pk):
+        audit_record(
+            action="organisation.invitation_create",
+            outcome="denied",
+            actor=inviter,
+            subject_type="organisation",
+            subject_id=organisation.pk,
+            reason="not the organisation's admin",
+        )
+        raise ApplicationError(
+            "permission_denied",
+            "Only the organisation's administrator invites members.",
+            status_code=403,
+        )
+    return _invitation_issue(organisation=organisation, inviter=inviter)
+
+
+@transaction.atomic
+def _invitation_issue(
+    *, organisation: Organisation, inviter: User
+) -> tuple[OrganisationInvitation, str]:
+    code = secrets.token_urlsafe(18)
+    invitation = OrganisationInvitation(
+        organisation=organisation,
+        code_hash=invitation_code_hash(code),
+        created_by=inviter,
+        expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
+    )
+    invitation.full_clean()
+    invitation.save()
+    audit_record(
+        action="organisation.invitation_created",
+        actor=inviter,
+        subject_type="organisation",
+        subject_id=organisation.pk,
+        details={"invitation_id": invitation.pk, "expires_at": invitation.expires_at.isoformat()},
+    )
+    return invitation, code
 
 
 def verifier_required(
@@ -150,13 +268,29 @@ def _application_decide(
     application.reviewed_at = timezone.now()
     application.review_reason = reason.strip()
     application.save()
+    if approve:
+        # Membership starts here, not at submission: an unreviewed applicant is in no one's
+        # consent grant.
+        requester = application.requester
+        requester.organisation = application.organisation
+        requester.save(update_fields=["organisation"])
+        if (
+            not application.joins_existing_organisation
+            and application.organisation.admin_id is None
+        ):
+            application.organisation.admin = requester
+            application.organisation.save(update_fields=["admin"])
     audit_record(
         action="requester.approved" if approve else "requester.rejected",
         actor=verifier,
         subject_type="application",
         subject_id=application.pk,
         reason=application.review_reason,
-        details={"requester_id": application.requester_id},
+        details={
+            "requester_id": application.requester_id,
+            "organisation_id": application.organisation_id,
+            "joins_existing": application.joins_existing_organisation,
+        },
     )
     return application
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.sign_up, name="sign_up"),
     path("apply/", views.apply, name="apply"),
+    path("organisation/", views.organisation, name="organisation"),
     path("applications/", views.application_queue, name="application_queue"),
     path("applications/<int:pk>/", views.application_review, name="application_review"),
 ]

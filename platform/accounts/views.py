@@ -40,6 +40,7 @@ def apply(request):
             services.requester_application_submit(
                 requester=request.user,
                 organisation_name=form.cleaned_data["organisation"],
+                invitation_code=form.cleaned_data["invitation_code"],
                 intended_use=form.cleaned_data["intended_use"],
                 accept_use_policy=form.cleaned_data["accept_use_policy"],
             )
@@ -49,6 +50,32 @@ def apply(request):
             messages.success(request, "Application sent. A verifier will review it.")
             return redirect("core:home")
     return render(request, "accounts/apply.html", {"form": form, "latest": latest})
+
+
+@role_required(Role.REQUESTER)
+@require_http_methods(["GET", "POST"])
+def organisation(request):
+    """The requester's organisation: its members, and invitations for its admin to give out."""
+    own = selectors.requester_organisation(requester=request.user)
+    code = None
+    if request.method == "POST" and own is not None:
+        try:
+            _, code = services.organisation_invitation_create(
+                organisation=own, inviter=request.user
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+    return render(
+        request,
+        "accounts/organisation.html",
+        {
+            "organisation": own,
+            "members": selectors.organisation_members(organisation=own) if own else [],
+            "is_admin": own is not None and own.admin_id == request.user.pk,
+            "invitation_code": code,
+            "invitation_days": services.INVITATION_DAYS,
+        },
+    )
 
 
 @role_required(Role.VERIFIER, Role.ADMIN)
@@ -67,7 +94,10 @@ def application_queue(request):
 @require_http_methods(["GET", "POST"])
 def application_review(request, pk: int):
     application = get_object_or_404(
-        RequesterApplication.objects.select_related("requester", "organisation"), pk=pk
+        RequesterApplication.objects.select_related(
+            "requester", "organisation", "invitation__created_by"
+        ),
+        pk=pk,
     )
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -84,5 +114,11 @@ def application_review(request, pk: int):
             messages.success(request, "Decision recorded.")
             return redirect("accounts:application_queue")
     return render(
-        request, "accounts/application_review.html", {"application": application, "form": form}
+        request,
+        "accounts/application_review.html",
+        {
+            "application": application,
+            "form": form,
+            "member_count": application.organisation.members.count(),
+        },
     )

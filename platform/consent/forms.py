@@ -30,6 +30,17 @@ class VerificationReviewForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
+class OrganisationChoiceField(forms.ModelMultipleChoiceField):
+    """Each organisation with its current members: an owner sees exactly who a grant reaches."""
+
+    def label_from_instance(self, organisation: Organisation) -> str:
+        members = [m for m in organisation.members.all() if m.is_active]
+        if not members:
+            return f"{organisation.name} (no approved members yet)"
+        names = ", ".join(f"{m.display_name} ({m.username})" for m in members)
+        return f"{organisation.name}: {names}"
+
+
 def _default_expiry():
     return (timezone.now() + timedelta(days=settings.CONSENT_GRANT_DEFAULT_DAYS)).date()
 
@@ -41,7 +52,7 @@ class GrantForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Named requester accounts who may use your likeness.",
     )
-    organisations = forms.ModelMultipleChoiceField(
+    organisations = OrganisationChoiceField(
         queryset=Organisation.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -72,7 +83,9 @@ class GrantForm(forms.Form):
         self.fields["requesters"].queryset = User.objects.filter(
             role=Role.REQUESTER, is_active=True
         ).order_by("username")
-        self.fields["organisations"].queryset = Organisation.objects.order_by("name")
+        self.fields["organisations"].queryset = Organisation.objects.prefetch_related(
+            "members"
+        ).order_by("name")
         self.fields["max_clip_seconds"].max_value = settings.CONSENT_GRANT_MAX_CLIP_SECONDS
 
     def scope(self) -> dict:

@@ -1,0 +1,67 @@
+"""A grant to an organisation reaches its members only, and the owner sees who they are."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.services import requester_application_review, requester_application_submit
+from consent.selectors import grant_active_for
+from consent.services import consent_grant
+from core.errors import ApplicationError
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def organisation_grant(verified_identity, owner, requester):
+    return consent_grant(
+        identity=verified_identity,
+        owner=owner,
+        requesters=[],
+        organisations=[requester.organisation],
+        purposes=["news_explainer"],
+        max_clip_seconds=30,
+        allowed_emotions=["neutral"],
+        allow_download=False,
+    )
+
+
+def test_typing_the_organisations_name_gives_no_access_to_its_grants(
+    organisation_grant, verified_identity, requester, unapproved_requester, verifier
+):
+    """The outside probe's attack: apply with an existing organisation's name, get approved."""
+    assert grant_active_for(
+        identity=verified_identity, requester=requester, purpose="news_explainer"
+    )
+    with pytest.raises(ApplicationError):
+        requester_application_submit(
+            requester=unapproved_requester,
+            organisation_name=requester.organisation.name,
+            intended_use="Explainer videos presented by our consenting anchor.",
+            accept_use_policy=True,
+        )
+    # Founding a look-alike organisation and being approved reaches no one's grant either.
+    application = requester_application_submit(
+        requester=unapproved_requester,
+        organisation_name="Newsroom Ltd",
+        intended_use="Explainer videos presented by our consenting anchor.",
+        accept_use_policy=True,
+    )
+    requester_application_review(
+        application=application, verifier=verifier, approve=True, reason="Looks fine."
+    )
+    unapproved_requester.refresh_from_db()
+    assert (
+        grant_active_for(
+            identity=verified_identity, requester=unapproved_requester, purpose="news_explainer"
+        )
+        is None
+    )
+
+
+def test_the_grant_form_shows_each_organisations_members(
+    client, owner, verified_identity, requester
+):
+    client.force_login(owner)
+    page = client.get(f"/consent/identities/{verified_identity.pk}/grants/new/").content.decode()
+    assert f"Newsroom: Riley ({requester.username})" in page
