@@ -13,8 +13,6 @@ from provenance.watermark import (
     WORD_COUNT,
     RivaganDecoder,
     RivaganEncoder,
-    _model_path,
-    _onnx_float_initializers,
     detect_watermark,
     detection_looks,
     frame_logits,
@@ -25,6 +23,8 @@ from provenance.watermark import (
     sample_positions,
     word_for_frame,
 )
+from provenance.watermark.onnx_weights import onnx_float_initializers
+from provenance.watermark.rivagan import bundled_model_path
 
 
 def test_the_mark_is_invisible(astronaut_aligned, marked_appearance):
@@ -119,13 +119,8 @@ def test_bit_orders_spread_a_position_the_decoder_always_gets_wrong(payload, wat
     ones in every frame): in one bit order that is 6 wrong codeword bits; over four cycles each
     codeword bit sits there once in four, and every bit comes out right."""
     from provenance.payload import codeword_bits
-    from provenance.watermark import (
-        _pair_estimate,
-        _soft_bits,
-        bit_order_of_run,
-        bit_orders,
-        detect_from_logits,
-    )
+    from provenance.watermark import bit_order_of_run, bit_orders, detect_from_logits
+    from provenance.watermark.detect import _pair_estimate, _soft_bits
 
     signed = codeword_bits(int(payload.value_hex, 16), watermark_key) * 2.0 - 1.0  # (96,)
     runs = np.arange(4 * WORD_COUNT)  # four cycles
@@ -198,11 +193,11 @@ def test_the_torch_decoder_reproduces_the_bundled_onnx_decoder(astronaut_aligned
     import onnxruntime
     import torch
 
-    session = onnxruntime.InferenceSession(_model_path("rivagan_decoder.onnx"))
+    session = onnxruntime.InferenceSession(bundled_model_path("rivagan_decoder.onnx"))
     image = astronaut_aligned[::2, ::2].astype(np.float32) / 127.5 - 1.0  # (256, 256, 3)
     x = image.transpose(2, 0, 1)[None]  # (1, 3, 256, 256)
     (expected,) = session.run(None, {"frame": x[:, :, None]})
-    decoder = RivaganDecoder(_onnx_float_initializers(_model_path("rivagan_decoder.onnx")))
+    decoder = RivaganDecoder(onnx_float_initializers(bundled_model_path("rivagan_decoder.onnx")))
     with torch.inference_mode():
         got = decoder(torch.from_numpy(x)).numpy()
     assert np.allclose(got, expected, atol=1e-3)
@@ -214,11 +209,11 @@ def test_the_torch_encoder_reproduces_the_bundled_onnx_encoder_for_several_words
     import onnxruntime
     import torch
 
-    session = onnxruntime.InferenceSession(_model_path("rivagan_encoder.onnx"))
+    session = onnxruntime.InferenceSession(bundled_model_path("rivagan_encoder.onnx"))
     image = astronaut_aligned[::2, ::2].astype(np.float32) / 127.5 - 1.0  # (256, 256, 3)
     x = image.transpose(2, 0, 1)[None]  # (1, 3, 256, 256)
     bits = np.random.default_rng(7).integers(0, 2, (3, 32)).astype(np.float32)  # (3, 32)
-    encoder = RivaganEncoder(_onnx_float_initializers(_model_path("rivagan_encoder.onnx")))
+    encoder = RivaganEncoder(onnx_float_initializers(bundled_model_path("rivagan_encoder.onnx")))
     with torch.inference_mode():
         got = encoder(torch.from_numpy(x), torch.from_numpy(bits)).numpy()  # (3, 3, 256, 256)
     for word in range(3):
