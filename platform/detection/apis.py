@@ -61,6 +61,7 @@ class DetectionOutputSerializer(serializers.Serializer):
     verdict = serializers.CharField(allow_null=True)
     verdict_text = serializers.CharField()
     record = serializers.DictField(allow_null=True)
+    candidates = serializers.ListField(child=serializers.DictField())
     differences = serializers.ListField(child=serializers.CharField())
     poll_url = serializers.CharField()
 
@@ -184,9 +185,15 @@ class MatchesByContentApi(_CheckingApi):
                 f"byContent answers at once: send at most {settings.DETECTION_SYNC_MAX_SECONDS:.0f}"
                 " s of video, or use POST /api/v1/detections and poll.",
             )
+        # One proven record, or else every candidate of an unproven altered copy, ranked.
+        record_ids = (
+            [result.record_id]
+            if result.record_id is not None
+            else [c["record_id"] for c in result.summary.get("candidates", [])]
+        )
         matches = []
-        if result.record_id is not None:
-            record = output_record_by_id(result.record_id)
+        for record_id in record_ids:
+            record = output_record_by_id(record_id)
             if record is not None:
                 matches.append({**_match(record), "verdict": result.verdict})
         return Response({"matches": matches, "detection": result.detection_id})

@@ -47,8 +47,13 @@ from provenance.watermark import (
 # one of the three words). At <= MAX_FALSE_POSITIVE (1e-9) it identifies, like the blind decoder.
 PARTIAL_MAX_FALSE_POSITIVE = 1e-6
 # Up to three looks (the early frames, every sampled frame, those plus the second-look frames),
-# each blind and against the registry: a sixth of the 1e-9 budget each (union bound).
-LOOK_MAX_FALSE_POSITIVE = MAX_FALSE_POSITIVE / 6
+# each blind and against the registry, then one match against the fingerprint's candidates: a
+# seventh of the 1e-9 budget each (union bound).
+LOOK_MAX_FALSE_POSITIVE = MAX_FALSE_POSITIVE / 7
+# The fingerprint's candidate records the watermark is matched against, nearest first. One
+# person's clips from one portrait all look alike to PDQ, so a copy can sit within the match
+# distance of many records; 16 hypotheses x 24 groupings still leave the bound within reach.
+MAX_CANDIDATES = 16
 # After a look that does not identify, decode more frames only if some registered payload
 # already explains the frames this much better than chance (unrelated media sits near 1).
 EARLY_STOP_FALSE_POSITIVE = 1e-2
@@ -88,16 +93,25 @@ class WatermarkCheck:
     method: str
     partial_record_id: int | None  # a registered payload matched at <= 1e-6 but not identified
     partial_false_positive: float
+    # Each fingerprint candidate's watermark evidence, when none identified: (record id, bit
+    # agreement with its payload, the bound for that one record alone).
+    candidate_matches: tuple[tuple[int, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
 class FingerprintCheck:
-    """The nearest registered PDQ hash to any usable sampled frame."""
+    """The registered PDQ hashes near the usable sampled frames.
+
+    Evidence of which records a copy may come from, never of which one it does: clips of one
+    person made from one portrait are as near to each other as to their own copies.
+    """
 
     record_id: int | None  # the nearest record when within MATCH_DISTANCE
     distance: int | None  # None when the registry is empty or no frame had a usable hash
     nearest_record_id: int | None
     hashes: tuple[str, ...]
+    # Every record within MATCH_DISTANCE as (record id, its nearest distance), nearest first.
+    candidates: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -203,7 +217,7 @@ def _not_identified(blind: WatermarkDetection) -> WatermarkCheck:
 
 
 def _registry_identified(
-    match: tuple[RegisteredPayload, float, float], frames_used: int
+    match: tuple[RegisteredPayload, float, float], frames_used: int, method: str
 ) -> WatermarkCheck:
     payload, fp, agreement = match
     return WatermarkCheck(
@@ -213,7 +227,7 @@ def _registry_identified(
         confidence=agreement,
         false_positive_probability=fp,
         frames_used=frames_used,
-        method="registry_match",
+        method=method,
         partial_record_id=None,
         partial_false_positive=fp,
     )
@@ -227,6 +241,7 @@ def watermark_check(
     more_frames: Sequence[np.ndarray] = (),
     more_positions: Sequence[int] | None = None,
     fps: float | None = SCHEDULE_FPS,
+    candidates: Sequence[RegisteredPayload] = (),
 ) -> WatermarkCheck:
     """Decode the watermark of sampled frames; identify the record at <= 1e-9 or report none.
 
@@ -243,6 +258,11 @@ def watermark_check(
     still identifies its record); each of the six tries must pass a sixth of the 1e-9 budget.
     A look that leaves no registered payload better than chance (1e-2) ends the check: stopping
     can only lower the chance of identifying, so the budget is untouched.
+    `candidates`: the records the fingerprint found near (at most MAX_CANDIDATES). When no look
+    identified, the last look's frames are matched against these alone, k x 24 hypotheses: the
+    seventh try. They were chosen by the frames' PDQ hashes, which say nothing of an unmarked
+    clip's watermark bits, so the union bound over them holds. Each candidate's own agreement
+    and bound are reported too, so a reader sees why none was named.
     """
     frames, more_frames = list(frames), list(more_frames)
     if positions is not None and len(positions) != len(frames):
@@ -267,9 +287,19 @@ def watermark_check(
         blind = detect_from_logits(look_logits, key, runs=look_runs)
         match = _registry_match(look_logits, key, registered, look_runs)
         if match is not None and match[1] <= LOOK_MAX_FALSE_POSITIVE and len(look) >= WORD_COUNT:
-            return _registry_identified(match, len(look))
+            return _registry_identified(match, len(look), "registry_match")
         if match is None or match[1] > EARLY_STOP_FALSE_POSITIVE:
             break
+    candidates = list(candidates)[:MAX_CANDIDATES]
+    among = _registry_match(look_logits, key, candidates, look_runs) if candidates else None
+    if among is not None and among[1] <= LOOK_MAX_FALSE_POSITIVE and frames_used >= WORD_COUNT:
+        return _registry_identified(among, frames_used, "candidate_match")
+    evidence = tuple(
+        (payload.record_id, agreement, fp)
+        for payload, fp, agreement in (
+            _registry_match(look_logits, key, [candidate], look_runs) for candidate in candidates
+        )
+    )
     if match is not None and match[1] <= PARTIAL_MAX_FALSE_POSITIVE:
         # Fewer frames than words (a still carries one) can point at a record, never identify it;
         # so can a mark matched beyond 1e-6 but short of the bound.
@@ -284,8 +314,11 @@ def watermark_check(
             method="",
             partial_record_id=payload.record_id,
             partial_false_positive=fp,
+            candidate_matches=evidence,
         )
-    return dataclasses.replace(_not_identified(blind), frames_used=frames_used)
+    return dataclasses.replace(
+        _not_identified(blind), frames_used=frames_used, candidate_matches=evidence
+    )
 
 
 def c2pa_check(path: str | os.PathLike[str], trust_anchor_pem: bytes) -> ManifestReport:
@@ -312,15 +345,18 @@ def fingerprint_check(
         return FingerprintCheck(None, None, None, tuple(hashes))
     query = _hash_matrix(hashes)  # (Q, 256)
     reference = _hash_matrix([h for _, h in registered])  # (M, 256)
-    distances = (query[:, None, :] != reference[None, :, :]).sum(axis=2)  # (Q, M)
-    nearest = int(np.argmin(distances.min(axis=0)))
-    distance = int(distances[:, nearest].min())
-    record_id = registered[nearest][0]
+    per_hash = (query[:, None, :] != reference[None, :, :]).sum(axis=2).min(axis=0)  # (M,)
+    nearest_of: dict[int, int] = {}
+    for (record_id, _), distance in zip(registered, per_hash.tolist(), strict=True):
+        nearest_of[record_id] = min(distance, nearest_of.get(record_id, distance))
+    ranked = sorted(nearest_of.items(), key=lambda item: (item[1], item[0]))
+    nearest_id, distance = ranked[0]
     return FingerprintCheck(
-        record_id=record_id if distance <= MATCH_DISTANCE else None,
+        record_id=nearest_id if distance <= MATCH_DISTANCE else None,
         distance=distance,
-        nearest_record_id=record_id,
+        nearest_record_id=nearest_id,
         hashes=tuple(hashes),
+        candidates=tuple((r, d) for r, d in ranked if d <= MATCH_DISTANCE),
     )
 
 

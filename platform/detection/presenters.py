@@ -14,6 +14,13 @@ VERDICT_TEXT = {
 }
 
 
+def _public_record(facts: dict | None) -> dict | None:
+    """A record's facts without whose likeness it shows (auditors see that)."""
+    if facts is None:
+        return None
+    return {k: v for k, v in facts.items() if k != "identity_id"}
+
+
 def detection_public(detection: Detection) -> dict:
     """What anyone holding the detection's link may see."""
     summary = detection.summary or {}
@@ -26,7 +33,9 @@ def detection_public(detection: Detection) -> dict:
         "status": detection.status,
         "verdict": detection.verdict or None,
         "verdict_text": VERDICT_TEXT.get(detection.verdict, ""),
-        "record": summary.get("record"),
+        "record": _public_record(summary.get("record")),
+        # An altered copy no one record is proven for: the records it may come from, ranked.
+        "candidates": [_public_record(c) for c in summary.get("candidates", [])],
         "evidence": verdict.get("evidence", []),
         "differences": verdict.get("differences", []),
         "watermark": {

@@ -40,7 +40,7 @@ from .checks import (
 from .models import Detection, DetectionStatus, LikenessAlert, VerdictChoice
 from .sampling import SampledUpload, sample_upload
 from .selectors import record_consent_status
-from .verdict import Verdict, decide_verdict
+from .verdict import Candidate, Verdict, decide_verdict
 
 logger = logging.getLogger(__name__)
 
@@ -114,18 +114,21 @@ def _analyse(path: str | os.PathLike[str]) -> _Analysis:
     limits = detection_limits()
     upload_sha256 = _sha256_file(path)
     sample = sample_upload(path, limits)
+    fingerprint = fingerprint_check(sample.fingerprint_frames, registry.registered_fingerprints())
+    registered = registry.registered_payloads()
+    payload_of = {payload.record_id: payload for payload in registered}
     watermark = watermark_check(
         sample.watermark_frames,
         secret_bytes("watermark"),
-        registry.registered_payloads(),
+        registered,
         positions=sample.watermark_positions,
         more_frames=sample.second_look_frames,
         more_positions=sample.second_look_positions,
         fps=sample.fps,
+        candidates=[payload_of[r] for r, _ in fingerprint.candidates if r in payload_of],
     )
     anchor = ensure_platform_ca(Path(settings.PLATFORM_KEYS_DIR) / "c2pa").root_pem
     manifest = c2pa_check(path, anchor)
-    fingerprint = fingerprint_check(sample.fingerprint_frames, registry.registered_fingerprints())
     likeness = likeness_check(sample.face_frame, registry.protected_descriptors())
     verdict = decide_verdict(
         upload_sha256=upload_sha256,
@@ -148,20 +151,44 @@ def _analyse(path: str | os.PathLike[str]) -> _Analysis:
     )
 
 
+def _record_facts(record_id: int) -> dict | None:
+    """What the answer says of one output record: public facts, plus the identity (for auditors;
+    the public presenter drops it)."""
+    record = output_record_by_id(record_id)
+    if record is None:
+        return None
+    return {
+        "record_id": record.pk,
+        "published_at": record.published_at.isoformat(),
+        "consent_status": record_consent_status(record),
+        "duration_s": record.duration_s,
+        "identity_id": record.identity_id,
+    }
+
+
+def _candidate_facts(candidate: Candidate) -> dict | None:
+    facts = _record_facts(candidate.record_id)
+    if facts is None:
+        return None
+    bound = candidate.false_positive_bound
+    return {
+        **facts,
+        "pdq_distance": candidate.pdq_distance,
+        "watermark_agreement": (
+            None
+            if candidate.watermark_agreement is None
+            else round(candidate.watermark_agreement, 4)
+        ),
+        "false_positive_bound": None if bound is None else float(f"{bound:.3g}"),
+    }
+
+
 def _summary(analysis: _Analysis) -> dict:
     """The stored, JSON-safe account of the checks (hashes and numbers, no pixels)."""
     sample, watermark, manifest = analysis.sample, analysis.watermark, analysis.manifest
     fingerprint, likeness, verdict = analysis.fingerprint, analysis.likeness, analysis.verdict
-    record_facts = None
-    if verdict.record_id is not None:
-        record = output_record_by_id(verdict.record_id)
-        if record is not None:
-            record_facts = {
-                "record_id": record.pk,
-                "published_at": record.published_at.isoformat(),
-                "consent_status": record_consent_status(record),
-                "duration_s": record.duration_s,
-            }
+    record_facts = _record_facts(verdict.record_id) if verdict.record_id is not None else None
+    candidates = [_candidate_facts(c) for c in verdict.candidates]
     return {
         "media": {
             "kind": sample.kind,
@@ -179,6 +206,7 @@ def _summary(analysis: _Analysis) -> dict:
             "differences": list(verdict.differences),
         },
         "record": record_facts,
+        "candidates": [c for c in candidates if c is not None],
         "watermark": asdict(watermark),
         "c2pa": {
             "state": manifest.state,
@@ -193,6 +221,7 @@ def _summary(analysis: _Analysis) -> dict:
             "distance": fingerprint.distance,
             "record_id": fingerprint.record_id,
             "nearest_record_id": fingerprint.nearest_record_id,
+            "candidates": [list(c) for c in fingerprint.candidates],
             "frames_hashed": len(fingerprint.hashes),
         },
         "likeness": {

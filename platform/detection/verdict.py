@@ -2,11 +2,16 @@
 
 Evidence, strongest first:
 1. a trusted C2PA manifest whose id is in the registry: the file is what the platform signed;
-2. the watermark identified at a false-positive bound <= 1e-9 (blind, or matched against the
-   registry): a platform video, however re-encoded, resized, cropped or stripped of its manifest;
-3. a PDQ fingerprint within the match distance, a partial watermark (<= 1e-6), or a tampered
-   manifest whose id is in the registry: an altered copy of that output;
-otherwise no platform provenance. A still image is at most an altered copy: the platform only
+2. the watermark identified at a false-positive bound <= 1e-9 (blind, matched against the
+   registry, or against the fingerprint's candidates): a platform video, however re-encoded,
+   resized, cropped or stripped of its manifest;
+3. a tampered manifest whose id is in the registry: an altered copy of that output;
+4. PDQ fingerprints within the match distance, or a partial watermark (<= 1e-6): an altered copy
+   of one of the candidate records, which are reported ranked, and none of them named. Clips of
+   one person from one portrait are as near to each other as to their own copies, so the nearest
+   fingerprint is no evidence of which clip a copy came from: naming it would, for one person
+   with several clips, give the wrong date, requester and consent.
+Otherwise no platform provenance. A still image is at most an altered copy: the platform only
 publishes videos.
 """
 
@@ -23,6 +28,11 @@ from .checks import FingerprintCheck, WatermarkCheck
 from .sampling import SampledUpload
 
 VerdictCode = Literal["platform", "altered_copy", "none"]
+_MANIFEST_STATE_TEXT = {
+    "missing": "It carries no C2PA manifest.",
+    "tampered": "Its C2PA manifest no longer matches the content.",
+    "untrusted": "Its C2PA manifest is signed by a certificate the platform did not issue.",
+}
 # PDQ distances up to this are what re-encoding alone does (measured 0-4 after CRF 30); beyond
 # it the frames themselves were changed.
 PDQ_REENCODE_DISTANCE = 8
@@ -42,15 +52,63 @@ class RegistryEntry:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A record an altered copy may come from, with the evidence for it."""
+
+    record_id: int
+    pdq_distance: int | None  # its nearest fingerprint's distance, when within the match distance
+    watermark_agreement: float | None  # fraction of the payload's bits the frames agree with
+    false_positive_bound: float | None  # for this record alone
+
+
+@dataclass(frozen=True)
 class Verdict:
     verdict: VerdictCode
-    record_id: int | None
+    record_id: int | None  # set only when one record is proven (manifest or watermark)
     evidence: tuple[str, ...]  # codes: c2pa, watermark, fingerprint, partial_watermark, ...
     differences: tuple[str, ...]  # plain sentences for the verdict page
+    candidates: tuple[Candidate, ...] = ()  # an unproven altered copy's possible sources
+
+
+def rank_candidates(
+    watermark: WatermarkCheck, fingerprint: FingerprintCheck
+) -> tuple[Candidate, ...]:
+    """Every record the fingerprint or a partial watermark points at, the strongest watermark
+    evidence first, then the nearest fingerprint."""
+    distances = dict(fingerprint.candidates)
+    matches = {
+        record_id: (agreement, fp) for record_id, agreement, fp in watermark.candidate_matches
+    }
+    ids = list(distances)
+    if watermark.partial_record_id is not None and watermark.partial_record_id not in distances:
+        ids.append(watermark.partial_record_id)
+        matches.setdefault(
+            watermark.partial_record_id, (watermark.confidence, watermark.partial_false_positive)
+        )
+    candidates = [
+        Candidate(
+            record_id=record_id,
+            pdq_distance=distances.get(record_id),
+            watermark_agreement=matches.get(record_id, (None, None))[0],
+            false_positive_bound=matches.get(record_id, (None, None))[1],
+        )
+        for record_id in ids
+    ]
+
+    def strength(candidate: Candidate) -> tuple[float, int, int]:
+        bound = candidate.false_positive_bound
+        distance = candidate.pdq_distance
+        return (
+            1.0 if bound is None else bound,
+            257 if distance is None else distance,
+            candidate.record_id,
+        )
+
+    return tuple(sorted(candidates, key=strength))
 
 
 def _differences(
-    entry: RegistryEntry,
+    entry: RegistryEntry | None,
     *,
     upload_sha256: str,
     sample: SampledUpload,
@@ -59,6 +117,14 @@ def _differences(
     fingerprint: FingerprintCheck,
 ) -> tuple[str, ...]:
     found: list[str] = []
+    if entry is None:
+        # No one record is proven: only what differs from every platform output can be said.
+        if sample.kind == "image":
+            found.append("It is a still image; the platform published videos.")
+        if manifest.state in ("missing", "tampered", "untrusted"):
+            found.append(_MANIFEST_STATE_TEXT[manifest.state])
+        found.append("The watermark is weakened or only partly readable.")
+        return tuple(found)
     if upload_sha256 == entry.file_sha256:
         return ()
     found.append("The file is not byte-identical to the published output.")
@@ -140,7 +206,7 @@ def decide_verdict(
     evidence: list[str] = []
     if watermark.identified:
         evidence.append("watermark")
-    if fingerprint.record_id is not None:
+    if fingerprint.candidates:
         evidence.append("fingerprint")
     if watermark.partial_record_id is not None:
         evidence.append("partial_watermark")
@@ -153,13 +219,19 @@ def decide_verdict(
         entry = entry_by_record(watermark.record_id)
         if entry is not None:
             return result("platform" if sample.kind == "video" else "altered_copy", entry, evidence)
-    for record_id in (fingerprint.record_id, watermark.partial_record_id):
-        if record_id is not None:
-            entry = entry_by_record(record_id)
-            if entry is not None:
-                return result("altered_copy", entry, evidence)
     if manifest.state == "tampered" and manifest.manifest_id:
         entry = entry_by_manifest(manifest.manifest_id)
         if entry is not None:
             return result("altered_copy", entry, ["c2pa_tampered", *evidence])
+    candidates = rank_candidates(watermark, fingerprint)
+    if candidates:
+        differences = _differences(
+            None,
+            upload_sha256=upload_sha256,
+            sample=sample,
+            watermark=watermark,
+            manifest=manifest,
+            fingerprint=fingerprint,
+        )
+        return Verdict("altered_copy", None, tuple(evidence), differences, candidates)
     return Verdict("none", None, (), ())

@@ -52,10 +52,11 @@ def astronaut_square(side: int = SIDE) -> np.ndarray:
     return cv2.resize(astronaut(), (side, side), interpolation=cv2.INTER_AREA)
 
 
-def smooth_warps(appearance_for_frame, count: int, side: int = SIDE):
-    """Frames of an appearance moving like a talking head: slow rotation, zoom and sway."""
+def smooth_warps(appearance_for_frame, count: int, side: int = SIDE, phase: float = 0.0):
+    """Frames of an appearance moving like a talking head: slow rotation, zoom and sway
+    (`phase` shifts the motion: another clip of the same face)."""
     for index in range(count):
-        angle = 3.0 * np.sin(index / 12.0)
+        angle = 3.0 * np.sin(index / 12.0 + phase)
         scale = 1.0 + 0.02 * np.sin(index / 17.0)
         matrix = cv2.getRotationMatrix2D((side / 2, side / 2), angle, scale)
         matrix[0, 2] += 4.0 * np.sin(index / 9.0)
@@ -88,7 +89,7 @@ def watermark_key(tmp_path_factory) -> bytes:
     with override_settings(PLATFORM_KEYS_DIR=keys, MEDIA_ROOT=media):
         from core.keys import secret_bytes
 
-        return secret_bytes("watermark")
+        return secret_bytes("watermark")  # pinned for the session by tests/conftest.py
 
 
 @pytest.fixture(scope="session")
@@ -97,33 +98,52 @@ def c2pa_identity(tmp_path_factory) -> SigningIdentity:
     return ensure_platform_ca(keys / "c2pa")
 
 
-@pytest.fixture(scope="session")
-def platform_output(tmp_path_factory, watermark_key, c2pa_identity) -> PlatformOutput:
-    """4 s of 512x512 frames warped from a marked astronaut, published and signed."""
-    _, media = _session_dirs(tmp_path_factory)
+def _publish_output(
+    media: Path, record_id: int, watermark_key: bytes, signer: SigningIdentity, phase: float = 0.0
+) -> PlatformOutput:
+    """4 s of 512x512 frames warped from the astronaut marked for `record_id`, published and
+    signed as the platform publishes a job's output."""
     folder = media / "outputs"
     folder.mkdir(parents=True, exist_ok=True)
-    payload = payload_for_record(RECORD_ID, watermark_key)
+    payload = payload_for_record(record_id, watermark_key)
     marked = mark_appearance(astronaut_square(), payload)
     info = ManifestInfo(
         title="Detection fixture",
-        record_id=RECORD_ID,
+        record_id=record_id,
         consent_receipt_id="receipt-fixture",
         decision_id="decision-fixture",
         generator_version="test",
     )
-    path = folder / f"{RECORD_ID}.mp4"
+    path = folder / f"{record_id}.mp4"
     published = publish(
-        smooth_warps(marked.for_frame, SECONDS * FPS),
+        smooth_warps(marked.for_frame, SECONDS * FPS, phase=phase),
         None,
         payload,
         info,
         path,
-        signer=c2pa_identity,
+        signer=signer,
         watermark_key=watermark_key,
         fps=FPS,
     )
-    return PlatformOutput(RECORD_ID, path, f"outputs/{RECORD_ID}.mp4", published)
+    return PlatformOutput(record_id, path, f"outputs/{record_id}.mp4", published)
+
+
+@pytest.fixture(scope="session")
+def platform_output(tmp_path_factory, watermark_key, c2pa_identity) -> PlatformOutput:
+    """4 s of 512x512 frames warped from a marked astronaut, published and signed."""
+    _, media = _session_dirs(tmp_path_factory)
+    return _publish_output(media, RECORD_ID, watermark_key, c2pa_identity)
+
+
+@pytest.fixture(scope="session")
+def sibling_outputs(tmp_path_factory, watermark_key, c2pa_identity) -> list[PlatformOutput]:
+    """Two more clips of the same person from the same portrait, with other motion: what a
+    registry holds for anyone with several clips."""
+    _, media = _session_dirs(tmp_path_factory)
+    return [
+        _publish_output(media, record_id, watermark_key, c2pa_identity, phase=phase)
+        for record_id, phase in ((RECORD_ID + 1, 1.3), (RECORD_ID + 2, 2.6))
+    ]
 
 
 def _attack(frames: list[np.ndarray], name: str) -> list[np.ndarray]:
@@ -236,23 +256,15 @@ def protected_identity(db, owner, astronaut_descriptor):
     )
 
 
-@pytest.fixture
-def registered_output(db, requester, protected_identity, platform_output):
-    """The platform output registered as OutputRecord RECORD_ID, under an active grant."""
+def _register(output: PlatformOutput, requester, identity, grant):
+    """Register a published output as its job's OutputRecord, as jobs.services does."""
     from audit.services import audit_record
-    from consent.models import ConsentGrant
     from jobs.models import GenerationJob, OutputRecord
 
-    grant = ConsentGrant.objects.create(
-        identity=protected_identity,
-        purposes=["news_explainer"],
-        expires_at=timezone.now() + timedelta(days=30),
-    )
-    grant.requesters.add(requester)
     job = GenerationJob.objects.create(
-        pk=RECORD_ID,
+        pk=output.record_id,
         requester=requester,
-        identity=protected_identity,
+        identity=identity,
         grant=grant,
         purpose="news_explainer",
         status="done",
@@ -263,17 +275,17 @@ def registered_output(db, requester, protected_identity, platform_output):
         portrait_sha256="1" * 64,
         decision_id="decision-fixture",
     )
-    published = platform_output.published
+    published = output.published
     record = OutputRecord.objects.create(
         job=job,
-        file_path=platform_output.relative_path,
+        file_path=output.relative_path,
         file_sha256=published.file_sha256,
         payload_hex=published.payload_hex,
         manifest_id=published.manifest_id,
         fingerprints=list(published.fingerprints),
         frames=published.frames,
         duration_s=published.duration_s,
-        identity=protected_identity,
+        identity=identity,
         requester=requester,
         grant=grant,
         consent_version=grant.version,
@@ -285,12 +297,37 @@ def registered_output(db, requester, protected_identity, platform_output):
         action="job.published",
         actor=requester,
         subject_type="job",
-        subject_id=RECORD_ID,
+        subject_id=output.record_id,
         details={
-            "record_id": RECORD_ID,
-            "identity_id": protected_identity.pk,
+            "record_id": output.record_id,
+            "identity_id": identity.pk,
             "requester_id": requester.pk,
             "grant_id": grant.pk,
         },
     )
     return record
+
+
+@pytest.fixture
+def output_grant(db, requester, protected_identity):
+    from consent.models import ConsentGrant
+
+    grant = ConsentGrant.objects.create(
+        identity=protected_identity,
+        purposes=["news_explainer"],
+        expires_at=timezone.now() + timedelta(days=30),
+    )
+    grant.requesters.add(requester)
+    return grant
+
+
+@pytest.fixture
+def registered_output(db, requester, protected_identity, platform_output, output_grant):
+    """The platform output registered as OutputRecord RECORD_ID, under an active grant."""
+    return _register(platform_output, requester, protected_identity, output_grant)
+
+
+@pytest.fixture
+def registered_siblings(db, requester, protected_identity, sibling_outputs, output_grant):
+    """The same person's other clips, registered beside `registered_output`."""
+    return [_register(o, requester, protected_identity, output_grant) for o in sibling_outputs]
