@@ -11,15 +11,15 @@ from jobs.models import OutputRecord
 from jobs.selectors import output_fingerprints, output_record_by_id, output_record_by_manifest_id
 from provenance.errors import ProvenanceError
 from provenance.media import probe
+from provenance.watermark import KnownPayload
 
-from .checks import RegisteredPayload
 from .verdict import RegistryEntry
 
 
-def registered_payloads() -> list[RegisteredPayload]:
+def registered_payloads() -> list[KnownPayload]:
     """Every published output's watermark payload (for matching partly readable marks)."""
     rows = OutputRecord.objects.values_list("job_id", "payload_hex")
-    return [RegisteredPayload(record_id, payload_hex) for record_id, payload_hex in rows]
+    return [KnownPayload(record_id, payload_hex) for record_id, payload_hex in rows]
 
 
 def registered_fingerprints() -> list[tuple[int, str]]:

@@ -24,19 +24,12 @@ from core.keys import secret_bytes
 from jobs.selectors import output_record_by_id
 from provenance.c2pa_ca import ensure_platform_ca
 from provenance.errors import MediaError, ProvenanceError
-from provenance.manifest import ManifestReport
+from provenance.manifest import ManifestReport, read_manifest
 from provenance.media import MediaLimits, probe
+from provenance.watermark import WatermarkDetection, detect_sampled
 
 from . import registry
-from .checks import (
-    FingerprintCheck,
-    LikenessCheck,
-    WatermarkCheck,
-    c2pa_check,
-    fingerprint_check,
-    likeness_check,
-    watermark_check,
-)
+from .checks import FingerprintCheck, LikenessCheck, fingerprint_check, likeness_check
 from .models import Detection, DetectionStatus, LikenessAlert, VerdictChoice
 from .sampling import SampledUpload, sample_upload
 from .selectors import record_consent_status
@@ -84,7 +77,7 @@ class DetectionResult:
 class _Analysis:
     upload_sha256: str
     sample: SampledUpload
-    watermark: WatermarkCheck
+    watermark: WatermarkDetection
     manifest: ManifestReport
     fingerprint: FingerprintCheck
     likeness: LikenessCheck
@@ -115,20 +108,20 @@ def _analyse(path: str | os.PathLike[str]) -> _Analysis:
     upload_sha256 = _sha256_file(path)
     sample = sample_upload(path, limits)
     fingerprint = fingerprint_check(sample.fingerprint_frames, registry.registered_fingerprints())
-    registered = registry.registered_payloads()
-    payload_of = {payload.record_id: payload for payload in registered}
-    watermark = watermark_check(
+    known = registry.registered_payloads()
+    payload_of = {payload.record_id: payload for payload in known}
+    watermark = detect_sampled(
         sample.watermark_frames,
         secret_bytes("watermark"),
-        registered,
         positions=sample.watermark_positions,
         more_frames=sample.second_look_frames,
         more_positions=sample.second_look_positions,
         fps=sample.fps,
+        known=known,
         candidates=[payload_of[r] for r, _ in fingerprint.candidates if r in payload_of],
     )
     anchor = ensure_platform_ca(Path(settings.PLATFORM_KEYS_DIR) / "c2pa").root_pem
-    manifest = c2pa_check(path, anchor)
+    manifest = read_manifest(path, anchor)
     likeness = likeness_check(sample.face_frame, registry.protected_descriptors())
     verdict = decide_verdict(
         upload_sha256=upload_sha256,

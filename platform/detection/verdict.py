@@ -23,8 +23,9 @@ from typing import Literal
 
 from provenance.fingerprint import MATCH_DISTANCE
 from provenance.manifest import ManifestReport
+from provenance.watermark import WatermarkDetection
 
-from .checks import FingerprintCheck, WatermarkCheck
+from .checks import FingerprintCheck
 from .sampling import SampledUpload
 
 VerdictCode = Literal["platform", "altered_copy", "none"]
@@ -71,7 +72,7 @@ class Verdict:
 
 
 def rank_candidates(
-    watermark: WatermarkCheck, fingerprint: FingerprintCheck
+    watermark: WatermarkDetection, fingerprint: FingerprintCheck
 ) -> tuple[Candidate, ...]:
     """Every record the fingerprint or a partial watermark points at, the strongest watermark
     evidence first, then the nearest fingerprint."""
@@ -112,7 +113,7 @@ def _differences(
     *,
     upload_sha256: str,
     sample: SampledUpload,
-    watermark: WatermarkCheck,
+    watermark: WatermarkDetection,
     manifest: ManifestReport,
     fingerprint: FingerprintCheck,
 ) -> tuple[str, ...]:
@@ -184,7 +185,7 @@ def decide_verdict(
     *,
     upload_sha256: str,
     sample: SampledUpload,
-    watermark: WatermarkCheck,
+    watermark: WatermarkDetection,
     manifest: ManifestReport,
     fingerprint: FingerprintCheck,
     entry_by_record: Callable[[int], RegistryEntry | None],

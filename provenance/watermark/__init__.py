@@ -44,11 +44,11 @@ Design (measured figures in docs/benchmarks.md and provenance.bench):
 from .bounds import MAX_FALSE_POSITIVE, binomial_false_positive, soft_false_positive
 from .detect import (
     BLIND_HYPOTHESES,
-    KnownPayloadMatch,
+    MAX_CANDIDATES,
     WatermarkDetection,
-    best_known_payload,
     decode_looks,
     detect_from_logits,
+    detect_sampled,
     detect_watermark,
     frames_carry_payload,
 )
@@ -61,6 +61,7 @@ from .embed import (
     mark_appearance,
     mark_frame,
 )
+from .known import KnownPayload, KnownPayloadMatch, best_known_payload
 from .rivagan import EMBED_SIZE, RivaganDecoder, RivaganEncoder, frame_logits, load_models
 from .schedule import (
     BIT_ORDERS,
@@ -104,7 +105,9 @@ __all__ = [
     "STRENGTH",
     "WATERMARK_ALGORITHM",
     "WORD_COUNT",
+    "KnownPayload",
     "KnownPayloadMatch",
+    "MAX_CANDIDATES",
     "MarkedAppearance",
     "RivaganDecoder",
     "RivaganEncoder",
@@ -116,6 +119,7 @@ __all__ = [
     "bit_orders",
     "decode_looks",
     "detect_from_logits",
+    "detect_sampled",
     "detect_watermark",
     "detection_looks",
     "embed_residual",

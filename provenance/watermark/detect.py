@@ -1,4 +1,9 @@
-"""Detection: decode sampled frames, undo the schedule, correct with BCH, identify under a bound."""
+"""Detection: decode sampled frames, undo the schedule, correct with BCH, identify under a bound.
+
+One procedure for every caller (`detect_sampled`; `detect_watermark` samples a whole clip
+first): blind decoding, matching payloads a registry knows, and matching a caller's candidates,
+with the 1e-9 budget split between every try that may identify.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,6 @@ from provenance.errors import WatermarkError
 from provenance.payload import (
     BCH_T,
     CODEWORD_BITS,
-    DATA_WORDS,
     RECORD_ID_BITS,
     WORD_BITS,
     WORD_COUNT,
@@ -24,6 +28,8 @@ from provenance.payload import (
 )
 
 from .bounds import MAX_FALSE_POSITIVE, binomial_false_positive, soft_false_positive
+from .estimate import groupings, pair_estimate, soft_bits
+from .known import KnownMatch, KnownPayload, known_match
 from .rivagan import frame_logits
 from .schedule import (
     EARLY_FRAMES,
@@ -31,55 +37,52 @@ from .schedule import (
     SCHEDULE_FPS,
     detection_looks,
     holds_every_word,
-    in_word_order,
     run_at,
     run_of,
     sample_positions,
     second_look_positions,
 )
 
-EARLY_LOOK_SHARE = 0.02  # of the 1e-9 budget, for that look (see detect_watermark)
+EARLY_LOOK_SHARE = 0.02  # of the 1e-9 budget, for the first look (see try_shares)
 # Chase-II flips every subset of the 8 least reliable bits: 256 BCH decodes per grouping, 24
 # groupings, ~0.2 s a look that does not identify. With 4 bits, half-size copies whose bound
 # passed at 7 wrong bits were missed: BCH alone corrects 4 (measured on bench clips).
 CHASE_BITS = 8
 # Every valid record id, times the groupings tried.
 BLIND_HYPOTHESES = 2**RECORD_ID_BITS * GROUPINGS
+# A known payload the frames agree with beyond this is evidence that points at its record even
+# when it cannot identify it (a still image carries one of the three words).
+PARTIAL_MAX_FALSE_POSITIVE = 1e-6
+# After a look that does not identify, decode more frames only if some known payload already
+# explains the frames this much better than chance (unrelated media sits near 1).
+EARLY_STOP_FALSE_POSITIVE = 1e-2
+# Candidates matched at most: one person's clips from one portrait all look alike to PDQ, so a
+# copy can sit near many records; 16 x 24 hypotheses still leave the bound within reach.
+MAX_CANDIDATES = 16
 
 
 @dataclass(frozen=True)
 class WatermarkDetection:
-    """What the frames say. `identified` only when the false-positive bound is <= 1e-9."""
+    """What the frames say. `identified` only when the false-positive bound is <= 1e-9.
+
+    `method`: how it identified ("decoded" blind, "registry_match" against every known payload,
+    "candidate_match" against the caller's candidates alone), "" when it did not.
+    `partial_record_id`: a known payload the frames agree with beyond 1e-6 but short of the bound
+    (a still frame carries one word, so it can point at a record, never prove it).
+    `candidate_matches`: each candidate's evidence when none identified: (record id, bit
+    agreement with its payload, the bound for that one record alone).
+    """
 
     identified: bool
     record_id: int | None
     value_hex: str | None
-    confidence: float  # fraction of the 96 codeword bits that agree with the decoded codeword
-    false_positive_probability: float  # union bound over every hypothesis (binomial tail)
+    confidence: float  # fraction of the 96 codeword bits that agree with the payload read
+    false_positive_probability: float  # union bound over every hypothesis, over its share
     frames_used: int
-
-
-def _soft_bits(logits: np.ndarray) -> np.ndarray:
-    """Soft bits in [-3, 3], scaled per frame so one loud frame cannot outvote the others."""
-    scale = np.median(np.abs(logits), axis=1, keepdims=True) + 1e-6  # (N, 1)
-    return np.clip(logits / scale, -3.0, 3.0)  # (N, 32)
-
-
-def _pair_estimate(soft: np.ndarray, runs: np.ndarray) -> np.ndarray:
-    """Bias-free soft estimate of the 96 codeword bits from samples of runs `runs`, (96,).
-
-    Each sample's bits are put back into word order; per data word, the mean over the runs
-    carrying it minus the mean over the runs carrying its complement, so the content bias
-    cancels. Every word must be among the runs.
-    """
-    ordered = in_word_order(soft, runs)  # (n, 32)
-    words = runs % WORD_COUNT  # (n,)
-    return np.concatenate(
-        [
-            ordered[words == 2 * j].mean(axis=0) - ordered[words == 2 * j + 1].mean(axis=0)
-            for j in range(DATA_WORDS)
-        ]
-    )
+    method: str = ""
+    partial_record_id: int | None = None
+    partial_false_positive: float = 1.0
+    candidate_matches: tuple[tuple[int, float, float], ...] = ()
 
 
 def _chase_decode(observed: np.ndarray, reliability: np.ndarray, key: bytes):
@@ -111,61 +114,6 @@ def _flip_patterns() -> np.ndarray:
     return patterns.astype(np.uint8)
 
 
-def _groupings(soft: np.ndarray, runs: np.ndarray):
-    """Every bias-free 96-bit soft estimate the detector tries (up to GROUPINGS of them), (96,).
-
-    Samples are middle frames of runs `runs` (run numbers, (n,)) in any copy that keeps the
-    frame timing or is mapped back to it (`run_at`), so sample t comes from run phase + runs[t]
-    for one of GROUPINGS phases: phase 0 for an intact timeline, another for a copy whose start
-    was cut by whole runs. Nothing when some word has no sample (`holds_every_word`).
-    """
-    if not holds_every_word(runs):
-        return
-    for phase in range(GROUPINGS):
-        yield _pair_estimate(soft, phase + runs)
-
-
-@dataclass(frozen=True)
-class KnownPayloadMatch:
-    """The known codeword the frames carry best: its row, its single-hypothesis soft tail (the
-    caller multiplies it by the hypotheses it tried) and its hard bit agreement."""
-
-    row: int
-    tail: float
-    agreeing_bits: int
-
-
-def best_known_payload(
-    logits: np.ndarray, codewords: np.ndarray, runs: np.ndarray | None = None
-) -> KnownPayloadMatch:
-    """Which of R known codewords the sampled frames carry best.
-
-    The frames are grouped exactly as blind detection groups them (`_groupings`: the schedule's
-    phases); each grouping's reliability-weighted bits are scored against
-    every codeword, (G, 96) x (R, 96) in one matrix product, and each grouping's best is judged
-    by `soft_false_positive`. A registry of R outputs is R x GROUPINGS hypotheses instead of the
-    blind decoder's 2**32 x GROUPINGS, so a mark too faint to decode blind (after CRF 30 or a
-    half-size copy) still identifies its record at the same bound.
-    logits: (n, 32) of n >= WORD_COUNT samples in time order; codewords: (R, 96) of 0/1.
-    Raises WatermarkError when the samples do not hold every word (`holds_every_word`).
-    """
-    if len(logits) < WORD_COUNT or len(codewords) == 0:
-        raise WatermarkError(f"need {WORD_COUNT} sampled frames and at least one codeword")
-    runs = np.arange(len(logits)) if runs is None else np.asarray(runs)
-    if not holds_every_word(runs):
-        raise WatermarkError(f"the sampled frames do not hold all {WORD_COUNT} payload words")
-    estimates = np.stack(list(_groupings(_soft_bits(logits), runs)))  # (G, 96)
-    known = np.where(np.asarray(codewords) > 0, 1.0, -1.0).astype(np.float32)  # (R, 96)
-    scores = estimates @ known.T  # (G, R): reliability-weighted agreement
-    best = None
-    for g, row in enumerate(np.argmax(scores, axis=1).tolist()):
-        tail = soft_false_positive(estimates[g], codewords[row], 1)
-        if best is None or tail < best.tail:
-            agreeing = int(np.sum((estimates[g] > 0) == (codewords[row] > 0)))
-            best = KnownPayloadMatch(row=row, tail=tail, agreeing_bits=agreeing)
-    return best
-
-
 def decode_looks(
     frames: Sequence[np.ndarray], looks: Sequence[list[int]]
 ) -> Iterator[tuple[list[int], np.ndarray]]:
@@ -180,37 +128,151 @@ def decode_looks(
         yield look, logits[look]
 
 
-def detect_watermark(
-    frames: Sequence[np.ndarray], key: bytes, fps: float | None = SCHEDULE_FPS
-) -> WatermarkDetection:
-    """Read the payload from frames of any size; identify only at false-positive <= 1e-9.
+def try_shares(
+    looks: int, early_look: bool, known: bool, candidates: bool
+) -> tuple[list[tuple[float, float]], float]:
+    """How the 1e-9 budget is split between the tries that may identify (a union bound).
 
-    `fps`: the rate the frames play at; a copy re-timed from the output's SCHEDULE_FPS is read
-    at the frames showing the schedule's moments (`sample_positions`).
-    Up to three looks at growing sets of frames (`detection_looks`), each decoded only when the
-    last did not identify: one middle frame per word (an intact output is read from these six
-    alone), the DETECT_SAMPLES middle frames (a lightly altered copy), then every other settled
-    frame as well (averaging 2-3x more frames is what a heavily re-encoded, resized or cropped
-    copy needs). The procedure can identify at any look, so the 1e-9 is split between them
-    (union bound): EARLY_LOOK_SHARE to the first, whose intact clips clear it by orders of
-    magnitude (measured bounds ~1e-17), and the rest evenly to the looks a faint mark needs.
+    Each look tries blind decoding and, when payloads are known, matching them; a last try
+    matches the caller's candidates alone. The first look, when it is the one-frame-per-word one,
+    gets EARLY_LOOK_SHARE: intact clips clear it by orders of magnitude (measured bounds ~1e-17).
+    The rest is split evenly. Returns each look's (blind share, known share) and the candidates'.
     """
-    positions = sample_positions(len(frames), fps)
-    wanted = positions + second_look_positions(len(frames), fps)
-    runs = np.array([run_at(i, fps) for i in wanted], dtype=np.int64)  # (n + m,)
-    looks = detection_looks(runs, np.array(wanted), len(positions))
-    if len(positions) > EARLY_FRAMES:  # the first look is the one-frame-per-word one
-        later = len(looks) - 1
-        shares = [EARLY_LOOK_SHARE] + [(1.0 - EARLY_LOOK_SHARE) / later] * later
+    per_look = 2 if known else 1
+    later = (looks - 1 if early_look else looks) * per_look + (1 if candidates else 0)
+    rest = (1.0 - EARLY_LOOK_SHARE if early_look else 1.0) / max(later, 1)
+    shares = []
+    for look in range(looks):
+        share = EARLY_LOOK_SHARE / per_look if early_look and look == 0 else rest
+        shares.append((share, share if known else 0.0))
+    return shares, rest if candidates else 0.0
+
+
+def detect_sampled(
+    frames: Sequence[np.ndarray],
+    key: bytes,
+    *,
+    positions: Sequence[int] | None = None,
+    more_frames: Sequence[np.ndarray] = (),
+    more_positions: Sequence[int] | None = None,
+    fps: float | None = SCHEDULE_FPS,
+    known: Sequence[KnownPayload] = (),
+    candidates: Sequence[KnownPayload] = (),
+) -> WatermarkDetection:
+    """Identify the payload of sampled frames at <= 1e-9, or report what evidence there is.
+
+    `frames` were taken at `positions` of a clip playing at `fps` (default: the middles of
+    consecutive runs, as `sample_positions` gives for a clip of 16 runs or more); `more_frames`
+    (at `more_positions`) are settled frames for a last look at a faint mark. A copy that keeps
+    the frame timing, or is mapped back to it by time (`run_at`), carries the word the schedule
+    gives each index, which groups the frames exactly.
+
+    Up to three looks at growing sets of frames (`detection_looks`), each decoded only when the
+    last did not identify: one frame per word, every sample, then the more frames too. Each look
+    decodes blind, then matches the `known` payloads (R x 24 hypotheses instead of 2^32 x 24);
+    when payloads are known, a look that leaves none better than chance (1e-2) ends the search,
+    which can only lower the chance of identifying. Last, the frames are matched against
+    `candidates` alone (k x 24 hypotheses; at most MAX_CANDIDATES): records the caller found by
+    other evidence, such as PDQ fingerprints, which say nothing of an unmarked clip's watermark
+    bits, so the union bound over them holds. Each try spends its share (`try_shares`), and a
+    reported probability is the bound divided by its share.
+    """
+    frames, more_frames = list(frames), list(more_frames)
+    if positions is not None and len(positions) != len(frames):
+        raise WatermarkError("one position per frame")
+    if more_frames and (more_positions is None or len(more_positions) != len(more_frames)):
+        raise WatermarkError("one position per further frame")
+    if positions is None:  # consecutive runs: each sample's run number is its own
+        at = np.arange(len(frames) + len(more_frames))  # (n + m,) time order
+        runs = at
     else:
-        shares = [1.0 / len(looks)] * len(looks)
-    detection = WatermarkDetection(False, None, None, 0.0, 1.0, 0)
-    sampled = [frames[i] for i in wanted]
-    for (look, logits), share in zip(decode_looks(sampled, looks), shares, strict=True):
-        detection = detect_from_logits(logits, key, share=share, runs=runs[look])
-        if detection.identified:
+        at = np.array([*positions, *(more_positions or ())], dtype=np.int64)  # (n + m,)
+        runs = np.array([run_at(i, fps) for i in at.tolist()], dtype=np.int64)  # (n + m,)
+    looks = detection_looks(runs, at, len(frames))
+    candidates = list(candidates)[:MAX_CANDIDATES]
+    shares, candidate_share = try_shares(
+        len(looks), len(frames) > EARLY_FRAMES, bool(known), bool(candidates)
+    )
+    blind = WatermarkDetection(False, None, None, 0.0, 1.0, 0)
+    match, logits, look_runs = None, np.zeros((0, WORD_BITS), np.float32), runs[:0]
+    for (look, logits), (blind_share, known_share) in zip(
+        decode_looks(frames + more_frames, looks), shares, strict=True
+    ):
+        look_runs = runs[look]  # (k,)
+        blind = detect_from_logits(logits, key, share=blind_share, runs=look_runs)
+        if blind.identified:
+            return dataclasses.replace(blind, method="decoded")
+        if not known:
+            continue
+        match = known_match(logits, key, known, look_runs)
+        if match is not None and len(look) >= WORD_COUNT:
+            if match.false_positive / known_share <= MAX_FALSE_POSITIVE:
+                return _identified(match, known_share, len(look), "registry_match")
+        if match is None or match.false_positive > EARLY_STOP_FALSE_POSITIVE:
             break
-    return detection
+    frames_used = len(logits)
+    among = known_match(logits, key, candidates, look_runs) if candidates else None
+    if among is not None and frames_used >= WORD_COUNT:
+        if among.false_positive / candidate_share <= MAX_FALSE_POSITIVE:
+            return _identified(among, candidate_share, frames_used, "candidate_match")
+    evidence = tuple(
+        (m.payload.record_id, m.agreement, m.false_positive)
+        for m in (known_match(logits, key, [c], look_runs) for c in candidates)
+        if m is not None
+    )
+    partial = (
+        match if match is not None and match.false_positive <= PARTIAL_MAX_FALSE_POSITIVE else None
+    )
+    return WatermarkDetection(
+        identified=False,
+        record_id=None,
+        value_hex=None,
+        confidence=partial.agreement if partial is not None else blind.confidence,
+        false_positive_probability=blind.false_positive_probability,
+        frames_used=frames_used,
+        partial_record_id=partial.payload.record_id if partial is not None else None,
+        partial_false_positive=partial.false_positive if partial is not None else 1.0,
+        candidate_matches=evidence,
+    )
+
+
+def _identified(
+    match: KnownMatch, share: float, frames_used: int, method: str
+) -> WatermarkDetection:
+    return WatermarkDetection(
+        identified=True,
+        record_id=match.payload.record_id,
+        value_hex=match.payload.payload_hex,
+        confidence=match.agreement,
+        false_positive_probability=match.false_positive / share,
+        frames_used=frames_used,
+        method=method,
+    )
+
+
+def detect_watermark(
+    frames: Sequence[np.ndarray],
+    key: bytes,
+    fps: float | None = SCHEDULE_FPS,
+    *,
+    known: Sequence[KnownPayload] = (),
+    candidates: Sequence[KnownPayload] = (),
+) -> WatermarkDetection:
+    """Read the payload from every frame of a clip (any size) playing at `fps`: the frames
+    `sample_positions` and `second_look_positions` name are handed to `detect_sampled`, which
+    decodes only those its looks need."""
+    positions = sample_positions(len(frames), fps)
+    more = second_look_positions(len(frames), fps)
+    return detect_sampled(
+        [frames[i] for i in positions],
+        key,
+        positions=positions,
+        more_frames=[frames[i] for i in more],
+        more_positions=more,
+        fps=fps,
+        known=known,
+        candidates=candidates,
+    )
 
 
 def detect_from_logits(
@@ -225,10 +287,10 @@ def detect_from_logits(
     nothing = WatermarkDetection(False, None, None, 0.0, 1.0, len(logits))
     if len(logits) < WORD_COUNT:
         return nothing  # fewer samples than words: 64 bits cannot be read from one word
-    soft = _soft_bits(logits)  # (n, 32)
+    soft = soft_bits(logits)  # (n, 32)
     runs = np.arange(len(logits)) if runs is None else np.asarray(runs)
     best, fp = None, 1.0
-    for estimate in _groupings(soft, runs):  # (96,) each
+    for estimate in groupings(soft, runs):  # (96,) each
         decoded = _chase_decode((estimate > 0).astype(np.uint8), np.abs(estimate), key)
         if decoded is None:
             continue
@@ -276,7 +338,7 @@ def frames_carry_payload(
     runs = np.array([run_of(i) for i in indices])  # (n,)
     if not holds_every_word(runs):
         return False
-    estimate = _pair_estimate(_soft_bits(frame_logits(frames)), runs)  # (96,)
+    estimate = pair_estimate(soft_bits(frame_logits(frames)), runs)  # (96,)
     observed = (estimate > 0).astype(np.uint8)  # (96,)
     agreeing = int(np.sum(observed == codeword_bits(int(payload.value_hex, 16), key)))
     return binomial_false_positive(agreeing, CODEWORD_BITS, 1) <= MAX_FALSE_POSITIVE

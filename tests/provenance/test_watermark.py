@@ -120,7 +120,7 @@ def test_bit_orders_spread_a_position_the_decoder_always_gets_wrong(payload, wat
     codeword bit sits there once in four, and every bit comes out right."""
     from provenance.payload import codeword_bits
     from provenance.watermark import bit_order_of_run, bit_orders, detect_from_logits
-    from provenance.watermark.detect import _pair_estimate, _soft_bits
+    from provenance.watermark.estimate import pair_estimate, soft_bits
 
     signed = codeword_bits(int(payload.value_hex, 16), watermark_key) * 2.0 - 1.0  # (96,)
     runs = np.arange(4 * WORD_COUNT)  # four cycles
@@ -136,7 +136,7 @@ def test_bit_orders_spread_a_position_the_decoder_always_gets_wrong(payload, wat
     assert detection.identified and detection.record_id == payload.record_id
     assert detection.confidence == 1.0
     one_order = np.stack(rows[:WORD_COUNT] * 4)  # cycle 0's frames four times over
-    estimate = _pair_estimate(_soft_bits(one_order), runs % WORD_COUNT)  # (96,)
+    estimate = pair_estimate(soft_bits(one_order), runs % WORD_COUNT)  # (96,)
     assert np.sum((estimate > 0) != (signed > 0)) == 6
 
 

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from detection.checks import FingerprintCheck, WatermarkCheck
+from detection.checks import FingerprintCheck
 from detection.presenters import detection_public
 from detection.sampling import sample_upload
 from detection.selectors import detection_get
@@ -19,10 +19,11 @@ from detection.verdict import RegistryEntry, decide_verdict
 from provenance.attacks import decode_video, encode_h264
 from provenance.manifest import ManifestReport
 from provenance.media import MediaLimits
+from provenance.watermark import WatermarkDetection
 
 pytestmark = pytest.mark.django_db
 
-NOT_IDENTIFIED = WatermarkCheck(False, None, None, 0.55, 1.0, 16, "", None, 1.0)
+NOT_IDENTIFIED = WatermarkDetection(False, None, None, 0.55, 1.0, 16, "", None, 1.0)
 
 
 def test_near_fingerprints_of_several_records_name_none_of_them(platform_output):
@@ -45,7 +46,7 @@ def test_near_fingerprints_of_several_records_name_none_of_them(platform_output)
 
 def test_watermark_evidence_ranks_a_candidate_above_a_nearer_fingerprint(platform_output):
     sample = sample_upload(platform_output.path, MediaLimits())
-    watermark = WatermarkCheck(
+    watermark = WatermarkDetection(
         False,
         None,
         None,

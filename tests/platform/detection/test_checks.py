@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from skimage.data import coffee
 
-from detection.checks import RegisteredPayload, fingerprint_check, watermark_check
+from detection.checks import fingerprint_check
 from detection.sampling import sample_upload
 from detection.verdict import RegistryEntry, decide_verdict
 from provenance.manifest import ManifestReport
 from provenance.media import MediaLimits
 from provenance.payload import payload_for_record
-from provenance.watermark import embed_word
+from provenance.watermark import KnownPayload, WatermarkDetection, detect_sampled, embed_word
 
 RECORD_ID = 4242
 
@@ -28,18 +28,18 @@ def test_a_single_marked_frame_points_at_its_record_but_never_identifies(waterma
     payload = payload_for_record(RECORD_ID, watermark_key)
     still = embed_word(astronaut_square(), payload.words[1])  # one frame carries one word
     registered = [
-        RegisteredPayload(RECORD_ID, payload.value_hex),
-        RegisteredPayload(7, "0123456789abcdef"),
+        KnownPayload(RECORD_ID, payload.value_hex),
+        KnownPayload(7, "0123456789abcdef"),
     ]
-    check = watermark_check([still], watermark_key, registered)
+    check = detect_sampled([still], watermark_key, known=registered)
     assert not check.identified
     assert check.partial_record_id == RECORD_ID
     assert check.partial_false_positive <= 1e-6
 
 
 def test_an_unmarked_image_matches_no_registered_payload(watermark_key):
-    registered = [RegisteredPayload(7, "0123456789abcdef")]
-    check = watermark_check([coffee()], watermark_key, registered)
+    registered = [KnownPayload(7, "0123456789abcdef")]
+    check = detect_sampled([coffee()], watermark_key, known=registered)
     assert not check.identified
     assert check.partial_record_id is None
 
@@ -63,11 +63,11 @@ def test_the_nearest_fingerprint_names_its_record(platform_output):
 
 @pytest.mark.parametrize("kind,expected", [("video", "platform"), ("image", "altered_copy")])
 def test_an_identified_watermark_is_platform_only_in_a_video(platform_output, kind, expected):
-    from detection.checks import FingerprintCheck, WatermarkCheck
+    from detection.checks import FingerprintCheck
 
     sample = sample_upload(platform_output.path, MediaLimits())
     sample = type(sample)(**{**sample.__dict__, "kind": kind})
-    watermark = WatermarkCheck(True, 5, "ab" * 8, 1.0, 1e-12, 10, "decoded", None, 1.0)
+    watermark = WatermarkDetection(True, 5, "ab" * 8, 1.0, 1e-12, 10, "decoded", None, 1.0)
     entry = RegistryEntry(5, "ab" * 8, "urn:x", "0" * 64, 512, 512, 4.0)
     verdict = decide_verdict(
         upload_sha256="1" * 64,
