@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -177,3 +178,10 @@ class NonStaffTokenAuthentication(TokenAuthentication):
         if requires_two_factor(user):
             raise AuthenticationFailed("Staff accounts use the API through a 2FA-verified session.")
         return user, auth_token
+
+
+class NonStaffTokenScheme(KnoxTokenScheme):
+    """The OpenAPI security scheme of the token above (`Authorization: Token <token>`)."""
+
+    target_class = NonStaffTokenAuthentication
+    name = "tokenAuth"
