@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
+from knox.models import AuthToken
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from audit.services import audit_record
 from core.errors import ApplicationError
 
 from . import services
+from .api_tokens import api_token_issue, api_token_revoke, api_token_revoke_all
 from .models import SELF_SERVICE_ROLES
 from .selectors import requester_is_approved
 
@@ -69,7 +69,8 @@ class TokenCreateApi(APIView):
         password = serializers.CharField(max_length=128, write_only=True)
 
     class TokenOutputSerializer(serializers.Serializer):
-        token = serializers.CharField()
+        token = serializers.CharField(help_text="Shown once; only its hash is stored.")
+        expiry = serializers.DateTimeField(allow_null=True)
 
     @extend_schema(request=TokenCreateInputSerializer, responses={201: TokenOutputSerializer})
     def post(self, request):
@@ -84,21 +85,40 @@ class TokenCreateApi(APIView):
             raise ApplicationError(
                 "invalid_credentials", "Wrong username or password.", status_code=401
             )
-        if not requester_is_approved(user=user):
-            audit_record(
-                action="api.token_refused",
-                outcome="denied",
-                actor=user,
-                subject_type="user",
-                subject_id=user.pk,
-                reason="not an approved requester",
-            )
-            raise ApplicationError(
-                "not_approved", "API tokens are for approved requesters only.", status_code=403
-            )
-        token, _ = Token.objects.get_or_create(user=user)
-        audit_record(action="api.token_issued", actor=user, subject_type="user", subject_id=user.pk)
-        return Response({"token": token.key}, status=status.HTTP_201_CREATED)
+        instance, token = api_token_issue(user=user)
+        return Response({"token": token, "expiry": instance.expiry}, status=status.HTTP_201_CREATED)
+
+
+def _token_of(request) -> AuthToken:
+    if not isinstance(request.auth, AuthToken):
+        raise ApplicationError(
+            "token_required",
+            "Sign out of the API with the token you want to revoke.",
+            status_code=400,
+        )
+    return request.auth
+
+
+class TokenRevokeApi(APIView):
+    """Revoke the token this request is made with."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        api_token_revoke(token=_token_of(request), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenRevokeAllApi(APIView):
+    """Revoke every token of the caller (all scripts), from a token or a portal session."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        api_token_revoke_all(user=request.user, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeApi(APIView):

@@ -44,3 +44,23 @@ def requester_organisation(*, requester: User) -> Organisation | None:
 
 def organisation_members(*, organisation: Organisation) -> QuerySet[User]:
     return organisation.members.filter(is_active=True).order_by("username")
+
+
+# Owners name who may use their likeness by an exact handle, never by picking from a list: a
+# list would show every owner every requester and organisation on the platform.
+
+
+def requester_find_approved(*, username: str) -> User | None:
+    """The approved requester with exactly this username (case-insensitive), else None."""
+    user = User.objects.filter(username__iexact=username.strip(), role=Role.REQUESTER).first()
+    return user if user is not None and requester_is_approved(user=user) else None
+
+
+def organisation_find_approved(*, name: str) -> Organisation | None:
+    """The organisation with exactly this name if it has an approved member, else None (one
+    whose founder's application is still pending has no members yet)."""
+    organisation = Organisation.objects.filter(name__iexact=name.strip()).first()
+    if organisation is None:
+        return None
+    members = organisation.members.filter(is_active=True, role=Role.REQUESTER)
+    return organisation if any(requester_is_approved(user=m) for m in members) else None

@@ -27,6 +27,11 @@ from .models import (
     User,
 )
 
+SIGN_UP_REFUSED = (
+    "We could not create an account with these details. Try a different username, or sign in "
+    "if you already have an account."
+)
+
 
 @transaction.atomic
 def user_sign_up(
@@ -37,14 +42,20 @@ def user_sign_up(
         raise ApplicationError(
             "invalid_role", "You can sign up as a requester or a portrait owner."
         )
-    if User.objects.filter(username__iexact=username).exists():
-        raise ApplicationError("username_taken", "That username is taken.")
     first, _, last = full_name.strip().partition(" ")
     user = User(username=username, email=email, role=role, first_name=first, last_name=last)
     try:
         validate_password(password, user)
     except ValidationError as error:
         raise ApplicationError("weak_password", " ".join(error.messages)) from error
+    # OWASP (Authentication cheat sheet) asks for a generic answer at sign-up too; the usual one,
+    # "check your email to finish", needs mail delivery that this platform does not have, and the
+    # username is the sign-in name, so a refusal of a duplicate necessarily tells its sender
+    # something. We say as little as Django allows: one message that does not name the reason,
+    # given only after the password was accepted (so it is not told apart from a weak password
+    # by the order of checks), with sign-up throttled per client.
+    if User.objects.filter(username__iexact=username).exists():
+        raise ApplicationError("sign_up_refused", SIGN_UP_REFUSED)
     user.set_password(password)
     user.full_clean()
     user.save()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Organisation, Role, User
+from accounts.models import Role
 from core.errors import ApplicationError
 from core.permissions import HasRole
 from generator.config import EMOTIONS
@@ -18,6 +18,7 @@ from policy.purposes import PURPOSES
 
 from . import selectors, services
 from .models import ConsentGrant, Identity, IdentityVerification
+from .parties import MAX_NAMES, grant_parties_resolve, organisations_reach
 
 
 class IsOwner(HasRole):
@@ -55,6 +56,11 @@ class IdentityOutputSerializer(serializers.Serializer):
         return identity.portraits.filter(deleted_at__isnull=True).count()
 
 
+class OrganisationReachSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    members = serializers.ListField(child=serializers.CharField())
+
+
 class GrantOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     identity_id = serializers.IntegerField()
@@ -63,6 +69,9 @@ class GrantOutputSerializer(serializers.Serializer):
     state = serializers.CharField()
     requester_ids = serializers.SerializerMethodField()
     organisation_ids = serializers.SerializerMethodField()
+    requesters = serializers.SerializerMethodField()
+    # Each organisation named, with the members (usernames) it reaches today.
+    organisations = serializers.SerializerMethodField()
     purposes = serializers.ListField(child=serializers.CharField())
     max_clip_seconds = serializers.IntegerField()
     allowed_emotions = serializers.ListField(child=serializers.CharField())
@@ -77,6 +86,16 @@ class GrantOutputSerializer(serializers.Serializer):
 
     def get_organisation_ids(self, grant) -> list[int]:
         return sorted(grant.organisations.values_list("pk", flat=True))
+
+    def get_requesters(self, grant) -> list[str]:
+        return sorted(grant.requesters.values_list("username", flat=True))
+
+    @extend_schema_field(OrganisationReachSerializer(many=True))
+    def get_organisations(self, grant) -> list[dict]:
+        return [
+            {"name": r.organisation.name, "members": [m.username for m in r.members]}
+            for r in organisations_reach(grant.organisations.order_by("name"))
+        ]
 
     def get_receipt_id(self, grant) -> str | None:
         receipt = selectors.receipt_for_grant(grant=grant)
@@ -246,24 +265,38 @@ class VerificationReviewApi(APIView):
 
 
 class GrantScopeSerializer(serializers.Serializer):
-    requester_ids = serializers.ListField(child=serializers.IntegerField(), default=list)
-    organisation_ids = serializers.ListField(child=serializers.IntegerField(), default=list)
+    requesters = serializers.ListField(
+        child=serializers.CharField(max_length=150),
+        default=list,
+        max_length=MAX_NAMES,
+        help_text="Exact usernames of approved requesters.",
+    )
+    organisations = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        default=list,
+        max_length=MAX_NAMES,
+        help_text="Exact names of organisations with approved members.",
+    )
     purposes = serializers.ListField(child=serializers.ChoiceField(choices=list(PURPOSES)))
     max_clip_seconds = serializers.IntegerField(min_value=1)
     allowed_emotions = serializers.ListField(child=serializers.ChoiceField(choices=EMOTIONS))
     allow_download = serializers.BooleanField(default=False)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
-    def scope(self) -> dict:
-        data = dict(self.validated_data)
-        requester_ids = set(data.pop("requester_ids"))
-        organisation_ids = set(data.pop("organisation_ids"))
-        requesters = list(User.objects.filter(pk__in=requester_ids, role=Role.REQUESTER))
-        organisations = list(Organisation.objects.filter(pk__in=organisation_ids))
-        if len(requesters) != len(requester_ids) or len(organisations) != len(organisation_ids):
-            raise ApplicationError(
-                "unknown_party", "Some requester or organisation ids do not exist."
+    def validate(self, attrs):
+        if {"requester_ids", "organisation_ids"} & set(self.initial_data):
+            raise serializers.ValidationError(
+                "Name parties by `requesters` (usernames) and `organisations` (names), not ids."
             )
+        return attrs
+
+    def scope(self, *, grant=None) -> dict:
+        data = dict(self.validated_data)
+        requesters, organisations = grant_parties_resolve(
+            requester_names=data.pop("requesters"),
+            organisation_names=data.pop("organisations"),
+            grant=grant,
+        )
         return {"requesters": requesters, "organisations": organisations, **data}
 
 
@@ -303,7 +336,7 @@ class GrantChangeApi(APIView):
         data = GrantScopeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         new = services.consent_change(
-            grant=grant, owner=request.user, base_url=_base_url(request), **data.scope()
+            grant=grant, owner=request.user, base_url=_base_url(request), **data.scope(grant=grant)
         )
         return Response(GrantOutputSerializer(new).data, status=status.HTTP_201_CREATED)
 

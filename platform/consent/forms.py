@@ -4,9 +4,11 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.models import Organisation, Role, User
+from core.errors import ApplicationError
 from generator.config import EMOTIONS
 from policy.purposes import purpose_choices
+
+from .parties import grant_parties_resolve, organisations_reach, party_names_split
 
 
 class IdentityForm(forms.Form):
@@ -30,34 +32,35 @@ class VerificationReviewForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
-class OrganisationChoiceField(forms.ModelMultipleChoiceField):
-    """Each organisation with its current members: an owner sees exactly who a grant reaches."""
-
-    def label_from_instance(self, organisation: Organisation) -> str:
-        members = [m for m in organisation.members.all() if m.is_active]
-        if not members:
-            return f"{organisation.name} (no approved members yet)"
-        names = ", ".join(f"{m.display_name} ({m.username})" for m in members)
-        return f"{organisation.name}: {names}"
-
-
 def _default_expiry():
     return (timezone.now() + timedelta(days=settings.CONSENT_GRANT_DEFAULT_DAYS)).date()
 
 
 class GrantForm(forms.Form):
-    requesters = forms.ModelMultipleChoiceField(
-        queryset=User.objects.none(),
+    """The scope of a grant. Requesters and organisations are typed by their exact username or
+    name (the platform lists neither); before an organisation is granted, the owner is shown its
+    members and submits again to confirm them."""
+
+    requesters = forms.CharField(
         required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Named requester accounts who may use your likeness.",
+        max_length=2000,
+        label="Requesters' usernames",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text="Exact usernames, separated by commas. Ask each requester for theirs.",
     )
-    organisations = OrganisationChoiceField(
-        queryset=Organisation.objects.none(),
+    organisations = forms.CharField(
         required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Every approved requester of these organisations may use your likeness.",
+        max_length=5000,
+        label="Organisations' names",
+        widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off"}),
+        help_text=(
+            "Exact names, one per line. Every approved member of these organisations may use "
+            "your likeness; you will see who they are before you confirm."
+        ),
     )
+    # The members the owner was shown, as "organisation:member,..." ids; a grant to organisations
+    # is made only when what they confirmed is still who it reaches.
+    confirmed_reach = forms.CharField(required=False, widget=forms.HiddenInput, max_length=5000)
     purposes = forms.MultipleChoiceField(
         choices=purpose_choices(), widget=forms.CheckboxSelectMultiple
     )
@@ -78,15 +81,38 @@ class GrantForm(forms.Form):
         help_text="At most one year from today.",
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, grant=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["requesters"].queryset = User.objects.filter(
-            role=Role.REQUESTER, is_active=True
-        ).order_by("username")
-        self.fields["organisations"].queryset = Organisation.objects.prefetch_related(
-            "members"
-        ).order_by("name")
+        self.grant = grant
+        self.reach = []  # the named organisations and their members, once found
         self.fields["max_clip_seconds"].max_value = settings.CONSENT_GRANT_MAX_CLIP_SECONDS
+
+    def clean(self):
+        data = super().clean()
+        if "requesters" not in data or "organisations" not in data:
+            return data
+        try:
+            requesters, organisations = grant_parties_resolve(
+                requester_names=party_names_split(data["requesters"], by_line=False),
+                organisation_names=party_names_split(data["organisations"], by_line=True),
+                grant=self.grant,
+            )
+        except ApplicationError as error:
+            self.add_error(None, error.message)
+            return data
+        data["requesters"], data["organisations"] = requesters, organisations
+        self.reach = organisations_reach(organisations)
+        signature = reach_signature(self.reach)
+        if organisations and data.get("confirmed_reach") != signature:
+            # Shown again with the members listed; the hidden field records what was shown.
+            self.data = self.data.copy()
+            self.data["confirmed_reach"] = signature
+            self.add_error(
+                None,
+                "Check who the organisations you named reach today (listed below), then submit "
+                "again to confirm.",
+            )
+        return data
 
     def scope(self) -> dict:
         data = self.cleaned_data
@@ -112,11 +138,15 @@ class GrantForm(forms.Form):
     @classmethod
     def initial_from_grant(cls, grant) -> dict:
         return {
-            "requesters": list(grant.requesters.all()),
-            "organisations": list(grant.organisations.all()),
+            "requesters": ", ".join(u.username for u in grant.requesters.order_by("username")),
+            "organisations": "\n".join(o.name for o in grant.organisations.order_by("name")),
             "purposes": grant.purposes,
             "max_clip_seconds": grant.max_clip_seconds,
             "allowed_emotions": grant.allowed_emotions,
             "allow_download": grant.allow_download,
             "expires_on": grant.expires_at.date(),
         }
+
+
+def reach_signature(reach) -> str:
+    return ";".join(f"{r.organisation.pk}:{','.join(str(m.pk) for m in r.members)}" for r in reach)

@@ -27,6 +27,7 @@ from .models import (
     ReferencePortrait,
     VerificationStatus,
 )
+from .parties import organisations_reach
 
 
 def _base_url(request) -> str:
@@ -299,7 +300,7 @@ def grant_create(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def grant_change(request, pk: int):
     grant = _own_grant(request, pk)
-    form = GrantForm(request.POST or None, initial=GrantForm.initial_from_grant(grant))
+    form = GrantForm(request.POST or None, initial=GrantForm.initial_from_grant(grant), grant=grant)
     if request.method == "POST" and form.is_valid():
         try:
             new = services.consent_change(
@@ -327,6 +328,7 @@ def grant_detail(request, pk: int):
         {
             "grant": grant,
             "current": selectors.grant_series_current(grant=grant),
+            "reach": organisations_reach(grant.organisations.order_by("name")),
             "purposes": [purpose_label(code) for code in grant.purposes],
             "receipt": receipt,
             "receipts": ConsentReceipt.objects.filter(grant__series=grant.series),

@@ -21,7 +21,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authentication import TokenAuthentication
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
+from knox.auth import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.models import STAFF_ROLES
@@ -163,10 +164,24 @@ def issuer() -> str:
 
 class NonStaffTokenAuthentication(TokenAuthentication):
     """API tokens for everyone but staff: a bearer token cannot carry a second factor, so
-    verifiers, auditors and admins use the API only through their OTP-verified session."""
+    verifiers, auditors and admins use the API only through their OTP-verified session.
 
-    def authenticate_credentials(self, key):
-        user, token = super().authenticate_credentials(key)
+    Knox keeps only each token's hash and expiry: an expired or revoked token is refused."""
+
+    def authenticate_credentials(self, token):
+        try:
+            token.decode("utf-8")
+        except UnicodeDecodeError as error:
+            # Knox decodes the header itself; a Latin-1 byte would otherwise be a 500.
+            raise AuthenticationFailed("Invalid token.") from error
+        user, auth_token = super().authenticate_credentials(token)
         if requires_two_factor(user):
             raise AuthenticationFailed("Staff accounts use the API through a 2FA-verified session.")
-        return user, token
+        return user, auth_token
+
+
+class NonStaffTokenScheme(KnoxTokenScheme):
+    """The OpenAPI security scheme of the token above (`Authorization: Token <token>`)."""
+
+    target_class = NonStaffTokenAuthentication
+    name = "tokenAuth"

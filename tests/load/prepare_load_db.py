@@ -21,10 +21,10 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from PIL import Image  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
 from route_walker import build_world  # noqa: E402
 from skimage import data  # noqa: E402
 
+from accounts.api_tokens import api_token_issue  # noqa: E402
 from accounts.models import User  # noqa: E402
 from accounts.services import (  # noqa: E402
     requester_application_review,
@@ -61,7 +61,7 @@ def main(out_dir: Path) -> None:
     requester_application_review(
         application=application, verifier=verifier, approve=True, reason="load test"
     )
-    token = Token.objects.create(user=requester).key
+    _, token = api_token_issue(user=requester)
     User.objects.create_user("load-signin", password=password, role="owner")
     buffer = io.BytesIO()
     Image.fromarray(data.astronaut()).save(buffer, format="PNG")  # 512x512 real photo

@@ -48,7 +48,7 @@ def test_grant_receipt_and_revoke(api, owner, verified_identity, requester):
     created = api.post(
         f"/api/v1/identities/{verified_identity.pk}/consents",
         {
-            "requester_ids": [requester.pk],
+            "requesters": [requester.username],
             "purposes": ["education"],
             "max_clip_seconds": 15,
             "allowed_emotions": ["neutral"],

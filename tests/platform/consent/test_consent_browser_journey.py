@@ -109,7 +109,7 @@ def test_owner_enrols_records_is_verified_grants_and_revokes(
     page.goto(f"{base}/consent/identities/{identity.pk}/")
     expect(page.locator("#identity-status")).to_have_text("Verified")
     page.click("text=Grant consent")
-    page.check(f"input[name=requesters][value='{requester.pk}']")
+    page.fill("#id_requesters", requester.username)
     page.check("input[name=purposes][value=news_explainer]")
     page.check("input[name=allowed_emotions][value=neutral]")
     page.click("#grant-submit")

@@ -59,9 +59,46 @@ def test_typing_the_organisations_name_gives_no_access_to_its_grants(
     )
 
 
-def test_the_grant_form_shows_each_organisations_members(
+def test_the_grant_form_shows_the_named_organisations_members_before_granting(
     client, owner, verified_identity, requester
 ):
     client.force_login(owner)
-    page = client.get(f"/consent/identities/{verified_identity.pk}/grants/new/").content.decode()
-    assert f"Newsroom: Riley ({requester.username})" in page
+    url = f"/consent/identities/{verified_identity.pk}/grants/new/"
+    form = {
+        "organisations": "newsroom",
+        "purposes": ["news_explainer"],
+        "max_clip_seconds": 20,
+        "allowed_emotions": ["neutral"],
+        "expires_on": "2027-01-31",
+    }
+    shown = client.post(url, form)
+    assert shown.status_code == 200 and not verified_identity.grants.exists()
+    page = shown.content.decode()
+    assert f"Newsroom (organisation): Riley ({requester.username})" in page
+    confirmed = shown.context["form"].data["confirmed_reach"]
+    granted = client.post(url, {**form, "confirmed_reach": confirmed})
+    grant = verified_identity.grants.get()
+    assert granted.url == f"/consent/grants/{grant.pk}/"
+    assert list(grant.organisations.all()) == [requester.organisation]
+    detail = client.get(granted.url).content.decode()
+    assert f"Newsroom (organisation): Riley ({requester.username})" in detail
+
+
+def test_a_member_who_joins_after_the_owner_looked_needs_a_new_confirmation(
+    client, owner, verified_identity, requester, other_requester
+):
+    client.force_login(owner)
+    url = f"/consent/identities/{verified_identity.pk}/grants/new/"
+    form = {
+        "organisations": "Newsroom",
+        "purposes": ["news_explainer"],
+        "max_clip_seconds": 20,
+        "allowed_emotions": ["neutral"],
+        "expires_on": "2027-01-31",
+    }
+    confirmed = client.post(url, form).context["form"].data["confirmed_reach"]
+    other_requester.organisation = requester.organisation
+    other_requester.save(update_fields=["organisation"])
+    again = client.post(url, {**form, "confirmed_reach": confirmed})
+    assert again.status_code == 200 and not verified_identity.grants.exists()
+    assert f"({other_requester.username})" in again.content.decode()

@@ -92,7 +92,7 @@ def test_the_grant_form_creates_a_grant(client, verified_identity, owner, reques
     response = client.post(
         reverse("consent:grant_create", args=[verified_identity.pk]),
         {
-            "requesters": [requester.pk],
+            "requesters": requester.username,
             "purposes": ["news_explainer", "education"],
             "max_clip_seconds": 20,
             "allowed_emotions": ["neutral", "happy"],

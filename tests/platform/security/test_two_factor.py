@@ -108,16 +108,16 @@ def test_the_api_refuses_a_staff_session_without_a_code(client, verifier):
 
 
 def test_a_staff_api_token_is_refused(client, auditor):
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
-    token = Token.objects.create(user=auditor)
-    response = client.get("/api/v1/audit/events", HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, token = AuthToken.objects.create(user=auditor)
+    response = client.get("/api/v1/audit/events", HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 401
 
 
 def test_a_requester_token_still_works(client, requester):
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
-    token = Token.objects.create(user=requester)
-    response = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, token = AuthToken.objects.create(user=requester)
+    response = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 200 and response.json()["username"] == requester.username
