@@ -98,8 +98,13 @@ class _PortraitFacts:
 
 
 def _policy_limits() -> PolicyLimits:
+    from provenance.publish import min_publish_frames
+
     defaults = PolicyLimits()
     return PolicyLimits(
+        # Shorter speech renders too few frames to carry the whole watermark: refused up front,
+        # not after a worker has rendered it.
+        min_audio_seconds=min_publish_frames() / RenderConfig().fps,
         max_audio_seconds=float(
             getattr(settings, "POLICY_MAX_AUDIO_SECONDS", defaults.max_audio_seconds)
         ),
