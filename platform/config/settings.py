@@ -268,6 +268,8 @@ JOBS_HARD_TIME_LIMIT = int(os.environ.get("JOBS_HARD_TIME_LIMIT", 16 * 60))
 # a redelivered task may take it over.
 JOBS_LEASE_SECONDS = int(os.environ.get("JOBS_LEASE_SECONDS", 60))
 JOBS_GENERATOR_VERSION = os.environ.get("JOBS_GENERATOR_VERSION", "vasa-style-0.1")
+# Lifetime of the signed link the result page gives its player (jobs.media_links).
+JOBS_VIEW_LINK_SECONDS = int(os.environ.get("JOBS_VIEW_LINK_SECONDS", 600))
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Redis redelivers an unacknowledged (acks_late) task after this many seconds: it must be
     # longer than the hard time limit, or a slow job would run twice at once.

@@ -811,17 +811,3 @@ def _relative_media(path: str) -> str:
 
     root = Path(settings.MEDIA_ROOT).resolve()
     return str(Path(path).resolve().relative_to(root))
-
-
-# --- downloads ------------------------------------------------------------------------------
-
-
-def output_may_download(*, record: OutputRecord) -> bool:
-    """Downloads follow the consent as it is now: the newest version of the record's grant
-    series must be active and allow downloads, and the output must not be revoked."""
-    from consent.selectors import grant_series_current
-
-    if record.revoked_at is not None:
-        return False
-    current = grant_series_current(grant=record.grant)
-    return current.is_active() and current.allow_download
