@@ -86,6 +86,8 @@ def output_access(*, record: OutputRecord) -> OutputAccess:
     """
     from consent.selectors import grant_active_for
 
+    if record.media_deleted_at is not None:
+        return OutputAccess(False, False, "The person deleted this video with their face data.")
     if record.revoked_at is not None:
         return OutputAccess(False, False, "Consent for this video was withdrawn.")
     grant = grant_active_for(

@@ -461,6 +461,10 @@ def _job_finish(job: GenerationJob, *, status: str, code: str, reason: str, now)
     job.finished_at = now
     if status == JobStatus.DONE:
         job.progress = 1.0
+    # An ended job keeps its inputs' hashes (in the ticket, the manifest and the audit log), not
+    # the portrait and speech themselves.
+    inputs.inputs_remove_on_commit([job.audio_file, job.portrait_file])
+    job.audio_file = job.portrait_file = ""
     job.save(
         update_fields=[
             "status",
@@ -469,6 +473,8 @@ def _job_finish(job: GenerationJob, *, status: str, code: str, reason: str, now)
             "failure_reason",
             "finished_at",
             "progress",
+            "audio_file",
+            "portrait_file",
         ]
     )
 
@@ -567,8 +573,13 @@ def _consent_still_holds(job: GenerationJob) -> None:
 
 
 def _verify_ticket(job: GenerationJob) -> None:
-    portrait_sha = inputs.file_sha256(job.portrait_file)
-    audio_sha = inputs.file_sha256(job.audio_file)
+    try:
+        portrait_sha = inputs.file_sha256(job.portrait_file)
+        audio_sha = inputs.file_sha256(job.audio_file)
+    except (OSError, ApplicationError) as error:
+        # Inputs go when a job ends: a cancellation that landed just after this attempt claimed
+        # the job has removed them already.
+        raise JobRefusedError("input_missing", "The job's inputs are no longer stored.") from error
     # The ticket gates the start of a job. A redelivery after a crashed attempt is judged at the
     # moment the first attempt started, so a long queue or a crash never needs a new ticket;
     # consent itself is re-checked live at every start and before signing.
