@@ -650,13 +650,15 @@ def job_run(*, job_id: int) -> RunOutcome:
 
 def _run_end(job: GenerationJob, status: str, error: JobRefusedError) -> None:
     """Record the end of a failed or cancelled attempt (once; the owner of the row only)."""
-    shutil.rmtree(inputs.job_output_dir(job.pk), ignore_errors=True)
     with transaction.atomic():
         fresh = GenerationJob.objects.select_for_update().get(pk=job.pk)
+        if fresh.run_token != job.run_token:
+            # The reaper or a redelivery gave the job to another attempt: its folder and its
+            # row are that attempt's now.
+            return
+        shutil.rmtree(inputs.job_output_dir(job.pk), ignore_errors=True)
         if fresh.is_final:
             return  # revocation already cancelled it and logged that
-        if fresh.run_token != job.run_token:
-            return  # another attempt owns the job now
         _job_finish(fresh, status=status, code=error.code, reason=error.message, now=timezone.now())
         audit_record(
             action="job.cancelled" if status == JobStatus.CANCELLED else "job.failed",

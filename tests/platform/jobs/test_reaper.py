@@ -84,3 +84,24 @@ def test_a_queued_job_no_worker_started_in_time_fails_with_the_reason(grant, sub
     job.refresh_from_db()
     assert (job.status, job.failure_code) == ("failed", "queue_timeout")
     assert "No worker started this job" in job.failure_reason
+
+
+def test_an_attempt_that_outlived_its_lease_leaves_the_new_attempts_job_and_files_alone(
+    grant, submit
+):
+    from jobs.services import JobRefusedError, _run_end
+
+    job = submit()
+    _running(job, attempts=1, silent_for=settings.JOBS_LEASE_SECONDS + 1)
+    slow = GenerationJob.objects.get(pk=job.pk)  # the attempt the reaper presumed dead
+    job_reap_stale()
+    GenerationJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, run_token="next")
+    new_partial = Path(settings.MEDIA_ROOT) / "outputs" / str(job.pk) / ".y.mp4.cd34.unsigned.mp4"
+    new_partial.parent.mkdir(parents=True, exist_ok=True)
+    new_partial.write_bytes(b"the next attempt's frames")
+
+    # The slow attempt wakes up, finds its row taken and ends: nothing of the next one goes.
+    _run_end(slow, JobStatus.CANCELLED, JobRefusedError("job_cancelled", "taken", cancel=True))
+    job.refresh_from_db()
+    assert (job.status, job.run_token) == ("running", "next")
+    assert new_partial.exists()
