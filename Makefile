@@ -58,7 +58,7 @@ prepare: install var-dirs
 	@$(PY) manage.py make_demo_sample >/dev/null
 	@echo "Running the demo once (portrait + speech -> watermarked, signed MP4)..."
 	@$(PY) manage.py demo --portrait var/sample/portrait.png --audio var/sample/speech.wav \
-	  --out var/media/demo/first-run.mp4 --json | tail -n 1 \
+	  --out var/sample/first-run.mp4 --json | tail -n 1 \
 	  || echo "demo failed (see above); the portal still starts"
 
 # The product on its embedded defaults: SQLite + Celery's filesystem broker, web + one worker.
