@@ -81,6 +81,8 @@ def test_after_biometric_deletion_no_file_under_media_root_holds_the_face(
     assert output_access(record=record).may_view is False
     client.force_login(requester)
     assert client.get(f"/jobs/{published.pk}/download/").status_code == 403
+    page = client.get(f"/jobs/{published.pk}/result/").content.decode()
+    assert "deleted this video with their face data" in page and 'id="result-video"' not in page
     event = AuditEvent.objects.get(action="job.media_erased")
     assert event.details["record_ids"] == [record.pk]
     assert event.details["file_sha256"] == [record.file_sha256]
