@@ -58,14 +58,15 @@ prepare: install var-dirs
 	@$(PY) manage.py make_demo_sample >/dev/null
 	@echo "Running the demo once (portrait + speech -> watermarked, signed MP4)..."
 	@$(PY) manage.py demo --portrait var/sample/portrait.png --audio var/sample/speech.wav \
-	  --out var/media/demo/first-run.mp4 --json | tail -n 1 \
+	  --out var/sample/first-run.mp4 --json | tail -n 1 \
 	  || echo "demo failed (see above); the portal still starts"
 
 # The product on its embedded defaults: SQLite + Celery's filesystem broker, web + one worker.
+# The worker embeds beat (-B): the job reaper and the audit checkpoint run on its schedule.
 run: prepare
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops the web server and the worker)"
 	@trap 'kill $$(jobs -p) 2>/dev/null; wait; exit 0' INT TERM; \
-	$(VENV)/bin/celery --workdir platform -A config worker --loglevel INFO --concurrency 1 & \
+	$(VENV)/bin/celery --workdir platform -A config worker -B --loglevel INFO --concurrency 1 & \
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c platform/config/gunicorn_conf.py --access-logfile - & \
 	wait
 

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from policy.purposes import PURPOSES
 
-POLICY_VERSION = "2026-11.1"
+POLICY_VERSION = "2026-12.1"
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,9 @@ class PolicyLimits:
     """Platform-wide limits; the platform's settings may override the defaults."""
 
     max_audio_seconds: float = 60.0  # longest speech clip any job may use
+    # Shortest speech clip a job can publish: the output's watermark needs every payload word in
+    # at least one settled frame (34 frames at 25 fps; the platform derives it from provenance).
+    min_audio_seconds: float = 1.4
     face_match_threshold: float = 0.5  # dlib descriptor distance; dlib's own "same" is < 0.6
     requester_daily_quota: int = 50  # jobs per requester per rolling 24 h
     identity_daily_quota: int = 100  # jobs per identity per rolling 24 h
@@ -240,6 +243,14 @@ def rule_portrait_matches_identity(context: DecisionContext) -> list[Reason]:
 def rule_audio_length(context: DecisionContext) -> list[Reason]:
     if not _finite_non_negative(context.audio_seconds) or context.audio_seconds == 0:
         return [Reason("audio_length_unknown", "The speech clip's length could not be read.")]
+    if context.audio_seconds < context.limits.min_audio_seconds:
+        return [
+            Reason(
+                "audio_too_short",
+                f"The speech clip is {context.audio_seconds:.2f} s; clips must be at least "
+                f"{context.limits.min_audio_seconds:.2f} s long.",
+            )
+        ]
     if context.audio_seconds > context.limits.max_audio_seconds:
         return [
             Reason(

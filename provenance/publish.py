@@ -33,6 +33,7 @@ from provenance.media import AudioTrack, Mp4Writer, video_frames_at
 from provenance.payload import WatermarkPayload
 from provenance.watermark import (
     WATERMARK_ALGORITHM,
+    WORD_COUNT,
     frames_carry_payload,
     mark_frame,
     run_middle,
@@ -47,6 +48,12 @@ from provenance.watermark import (
 # middle frame of each run is a candidate: a run's first frame is predicted by the encoder from
 # the previous run's word, which smears its mark.
 CHECK_FRAMES_PER_WORD = 2
+
+
+def min_publish_frames() -> int:
+    """The fewest frames `publish` accepts: the last payload word's first run must reach its
+    middle (settled) frame, or the clip cannot carry the whole watermark (clip_too_short)."""
+    return run_middle(WORD_COUNT - 1) + 1
 
 
 @dataclass(frozen=True)

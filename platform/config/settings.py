@@ -280,6 +280,25 @@ JOBS_HARD_TIME_LIMIT = int(os.environ.get("JOBS_HARD_TIME_LIMIT", 16 * 60))
 # a redelivered task may take it over.
 JOBS_LEASE_SECONDS = int(os.environ.get("JOBS_LEASE_SECONDS", 60))
 JOBS_GENERATOR_VERSION = os.environ.get("JOBS_GENERATOR_VERSION", "vasa-style-0.1")
+# Lifetime of the signed link the result page gives its player (jobs.media_links).
+JOBS_VIEW_LINK_SECONDS = int(os.environ.get("JOBS_VIEW_LINK_SECONDS", 600))
+# The reaper (jobs.reaper, from beat): a job whose worker died is queued again until it was
+# started this many times, then failed with a reason.
+JOBS_MAX_ATTEMPTS = int(os.environ.get("JOBS_MAX_ATTEMPTS", 3))
+JOBS_REAP_SECONDS = float(os.environ.get("JOBS_REAP_SECONDS", 30))
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "jobs-reap-stale": {
+        "task": "jobs.reap_stale",
+        "schedule": JOBS_REAP_SECONDS,
+        # A worker busy with a long job must not find a pile of reaps waiting afterwards.
+        "options": {"expires": JOBS_REAP_SECONDS},
+    },
+}
+# Reaping is cheap bookkeeping: it runs on the default queue, not behind generation on a GPU one.
+CELERY_TASK_ROUTES = {"jobs.reap_stale": {"queue": "celery"}, **CELERY_TASK_ROUTES}
+# `worker -B` (make run) keeps beat's schedule state here, not in the source tree.
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Redis redelivers an unacknowledged (acks_late) task after this many seconds: it must be
     # longer than the hard time limit, or a slow job would run twice at once.

@@ -34,6 +34,7 @@ from consent.models import (
     VerificationStatus,
 )
 from consent.selectors import grant_series_current, identity_reference_descriptor
+from consent.signals import identity_biometrics_deleted
 from core.errors import ApplicationError
 from core.keys import signing_key
 from generator.config import EMOTIONS, RenderConfig
@@ -816,6 +817,8 @@ def identity_biometrics_delete(
             revoked_at__isnull=True, superseded_at__isnull=True, expires_at__gt=now
         ):
             revoked.append(_grant_revoke(grant=grant, actor=owner, base_url=base_url).pk)
+        # The generated videos show the face too (jobs deletes them and their job inputs).
+        identity_biometrics_deleted.send(sender=Identity, identity=identity, actor=owner)
         audit_record(
             action="identity.biometrics_deleted",
             actor=owner,

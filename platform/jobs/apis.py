@@ -70,7 +70,7 @@ class JobOutputSerializer(serializers.Serializer):
 def _job_output(request, job) -> dict:
     data = job_status_payload(job)
     record = selectors.output_for_job(job=job) if job.status == "done" else None
-    may_download = record is not None and services.output_may_download(record=record)
+    may_download = record is not None and selectors.output_access(record=record).may_download
     data.update(
         url=request.build_absolute_uri(reverse("api-job-status", args=[job.pk])),
         identity=job.identity_id,
@@ -185,15 +185,17 @@ class JobDownloadApi(APIView):
         record = selectors.output_for_job(job=job) if job is not None else None
         if record is None:
             raise ApplicationError("not_found", "Not found.", status_code=404)
-        if not services.output_may_download(record=record):
+        if not selectors.output_access(record=record).may_download:
             raise ApplicationError(
                 "download_not_allowed",
                 "The consent does not allow downloading this video (or it was withdrawn).",
                 status_code=403,
             )
-        return FileResponse(
+        response = FileResponse(
             open(media_path(record.file_path), "rb"),  # noqa: SIM115 - FileResponse closes it
             content_type="video/mp4",
             as_attachment=True,
             filename=f"talking-face-{record.pk}.mp4",
         )
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -79,6 +79,16 @@ def input_remove(relative_path: str) -> None:
         media_path(relative_path).unlink(missing_ok=True)
 
 
+def inputs_remove_on_commit(relative_paths: list[str]) -> None:
+    """Delete stored inputs once the caller's transaction commits (at once outside one): a job
+    that ended keeps only its inputs' hashes, and a rollback never loses a file still needed."""
+    from django.db import transaction
+
+    paths = [path for path in relative_paths if path]
+    if paths:
+        transaction.on_commit(lambda: [input_remove(path) for path in paths])
+
+
 def file_sha256(relative_path: str) -> str:
     """SHA-256 of a stored file, read in chunks."""
     with open(media_path(relative_path), "rb") as handle:

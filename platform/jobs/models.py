@@ -55,7 +55,8 @@ class GenerationJob(models.Model):
     frames_done = models.PositiveIntegerField(default=0)
     controls = models.JSONField(default=dict)  # generator.config.Controls as a dict
 
-    # Inputs, relative to MEDIA_ROOT, random names; the hashes are what the ticket binds.
+    # Inputs, relative to MEDIA_ROOT, random names; the hashes are what the ticket binds. The
+    # files are deleted (and the names blanked) when the job ends: only the hashes stay.
     audio_file = models.CharField(max_length=255)
     audio_sha256 = models.CharField(max_length=64)
     audio_seconds = models.FloatField(default=0.0)
@@ -125,6 +126,9 @@ class OutputRecord(models.Model):
     decision_id = models.CharField(max_length=64)
     published_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The file was deleted with the person's biometric data; the entry stays so detection still
+    # names the video (payload, manifest, hashes) and reports it revoked.
+    media_deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-published_at"]

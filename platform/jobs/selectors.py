@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
 from .models import GenerationJob, OutputRecord
@@ -61,3 +63,40 @@ def job_get_for_requester(*, requester, job_id: int) -> GenerationJob | None:
 
 def output_for_job(*, job: GenerationJob) -> OutputRecord | None:
     return OutputRecord.objects.filter(job=job).first()
+
+
+@dataclass(frozen=True)
+class OutputAccess:
+    """What the platform may do with a published output now; `reason` says why not."""
+
+    may_view: bool
+    may_download: bool
+    reason: str = ""
+
+
+def output_access(*, record: OutputRecord) -> OutputAccess:
+    """The one rule for every route that serves an output's file (player, download, API).
+
+    The consent as it is now decides, the same way it decides whether a job may still run: the
+    active grant naming the requester for the job's purpose must be a version of the record's
+    grant. Viewing needs that; downloading also needs the grant to allow downloads. Once the
+    consent expired, was withdrawn or no longer names the requester, the platform serves the
+    file no more (neither player nor download): the requester keeps the result page and its
+    provenance, and the registry still answers detection about the video.
+    """
+    from consent.selectors import grant_active_for
+
+    if record.media_deleted_at is not None:
+        return OutputAccess(False, False, "The person deleted this video with their face data.")
+    if record.revoked_at is not None:
+        return OutputAccess(False, False, "Consent for this video was withdrawn.")
+    grant = grant_active_for(
+        identity=record.identity, requester=record.requester, purpose=record.job.purpose
+    )
+    if grant is None or grant.series != record.grant.series:
+        return OutputAccess(
+            False, False, "The consent for this video is no longer active, so it is not served."
+        )
+    if not grant.allow_download:
+        return OutputAccess(True, False, "The consent does not allow downloading this video.")
+    return OutputAccess(True, True)

@@ -98,8 +98,13 @@ class _PortraitFacts:
 
 
 def _policy_limits() -> PolicyLimits:
+    from provenance.publish import min_publish_frames
+
     defaults = PolicyLimits()
     return PolicyLimits(
+        # Shorter speech renders too few frames to carry the whole watermark: refused up front,
+        # not after a worker has rendered it.
+        min_audio_seconds=min_publish_frames() / RenderConfig().fps,
         max_audio_seconds=float(
             getattr(settings, "POLICY_MAX_AUDIO_SECONDS", defaults.max_audio_seconds)
         ),
@@ -456,6 +461,10 @@ def _job_finish(job: GenerationJob, *, status: str, code: str, reason: str, now)
     job.finished_at = now
     if status == JobStatus.DONE:
         job.progress = 1.0
+    # An ended job keeps its inputs' hashes (in the ticket, the manifest and the audit log), not
+    # the portrait and speech themselves.
+    inputs.inputs_remove_on_commit([job.audio_file, job.portrait_file])
+    job.audio_file = job.portrait_file = ""
     job.save(
         update_fields=[
             "status",
@@ -464,6 +473,8 @@ def _job_finish(job: GenerationJob, *, status: str, code: str, reason: str, now)
             "failure_reason",
             "finished_at",
             "progress",
+            "audio_file",
+            "portrait_file",
         ]
     )
 
@@ -562,8 +573,13 @@ def _consent_still_holds(job: GenerationJob) -> None:
 
 
 def _verify_ticket(job: GenerationJob) -> None:
-    portrait_sha = inputs.file_sha256(job.portrait_file)
-    audio_sha = inputs.file_sha256(job.audio_file)
+    try:
+        portrait_sha = inputs.file_sha256(job.portrait_file)
+        audio_sha = inputs.file_sha256(job.audio_file)
+    except (OSError, ApplicationError) as error:
+        # Inputs go when a job ends: a cancellation that landed just after this attempt claimed
+        # the job has removed them already.
+        raise JobRefusedError("input_missing", "The job's inputs are no longer stored.") from error
     # The ticket gates the start of a job. A redelivery after a crashed attempt is judged at the
     # moment the first attempt started, so a long queue or a crash never needs a new ticket;
     # consent itself is re-checked live at every start and before signing.
@@ -634,13 +650,15 @@ def job_run(*, job_id: int) -> RunOutcome:
 
 def _run_end(job: GenerationJob, status: str, error: JobRefusedError) -> None:
     """Record the end of a failed or cancelled attempt (once; the owner of the row only)."""
-    shutil.rmtree(inputs.job_output_dir(job.pk), ignore_errors=True)
     with transaction.atomic():
         fresh = GenerationJob.objects.select_for_update().get(pk=job.pk)
+        if fresh.run_token != job.run_token:
+            # The reaper or a redelivery gave the job to another attempt: its folder and its
+            # row are that attempt's now.
+            return
+        shutil.rmtree(inputs.job_output_dir(job.pk), ignore_errors=True)
         if fresh.is_final:
             return  # revocation already cancelled it and logged that
-        if fresh.run_token != job.run_token:
-            return  # another attempt owns the job now
         _job_finish(fresh, status=status, code=error.code, reason=error.message, now=timezone.now())
         audit_record(
             action="job.cancelled" if status == JobStatus.CANCELLED else "job.failed",
@@ -806,17 +824,3 @@ def _relative_media(path: str) -> str:
 
     root = Path(settings.MEDIA_ROOT).resolve()
     return str(Path(path).resolve().relative_to(root))
-
-
-# --- downloads ------------------------------------------------------------------------------
-
-
-def output_may_download(*, record: OutputRecord) -> bool:
-    """Downloads follow the consent as it is now: the newest version of the record's grant
-    series must be active and allow downloads, and the output must not be revoked."""
-    from consent.selectors import grant_series_current
-
-    if record.revoked_at is not None:
-        return False
-    current = grant_series_current(grant=record.grant)
-    return current.is_active() and current.allow_download

@@ -60,3 +60,14 @@ def run_generation(self, job_id: int) -> str:
         raise self.retry(countdown=settings.JOBS_LEASE_SECONDS)
     logger.info("generation job %s: %s", job_id, outcome.status)
     return outcome.status
+
+
+@shared_task(name="jobs.reap_stale")
+def reap_stale() -> dict:
+    """Every JOBS_REAP_SECONDS from beat: requeue or fail jobs whose worker died (jobs.reaper)."""
+    from .reaper import job_reap_stale
+
+    report = job_reap_stale()
+    if report.requeued or report.failed:
+        logger.warning("reaped jobs: requeued %s, failed %s", report.requeued, report.failed)
+    return {"requeued": list(report.requeued), "failed": list(report.failed)}

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Role
@@ -19,6 +20,7 @@ from core.permissions import role_required
 from . import selectors, services
 from .forms import NewVideoForm
 from .inputs import media_path
+from .media_links import output_view_token, output_view_token_valid
 from .progress import job_eta_seconds
 from .provenance_panel import provenance_panel
 
@@ -150,7 +152,12 @@ def job_result(request, pk: int):
             receipt_url = reverse("consent:receipt_download", args=[panel.receipt_id])
         except NoReverseMatch:
             receipt_url = None
-    return render(
+    access = selectors.output_access(record=record)
+    video_url = None
+    if access.may_view:
+        token = output_view_token(record=record, user=request.user)
+        video_url = f"{reverse('jobs:video', args=[job.pk])}?{urlencode({'t': token})}"
+    response = render(
         request,
         "jobs/result.html",
         {
@@ -158,23 +165,17 @@ def job_result(request, pk: int):
             "record": record,
             "panel": panel,
             "receipt_url": receipt_url,
-            "may_download": services.output_may_download(record=record),
+            "access": access,
+            "video_url": video_url,
         },
     )
+    response["Cache-Control"] = "private, no-store"  # it holds a signed player link
+    return response
 
 
-def _output_file(request, pk: int, *, attachment: bool):
-    job = _own_job(request, pk)
-    record = selectors.output_for_job(job=job)
-    if record is None:
-        raise Http404
-    if record.revoked_at is not None:
-        raise PermissionDenied  # consent withdrawn: the platform no longer serves it
-    if attachment and not services.output_may_download(record=record):
-        raise PermissionDenied
-    path = media_path(record.file_path)
+def _output_file(record, *, attachment: bool) -> FileResponse:
     response = FileResponse(
-        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        open(media_path(record.file_path), "rb"),  # noqa: SIM115 - FileResponse closes it
         content_type="video/mp4",
         as_attachment=attachment,
         filename=f"talking-face-{record.pk}.mp4",
@@ -183,15 +184,31 @@ def _output_file(request, pk: int, *, attachment: bool):
     return response
 
 
+def _own_record(request, pk: int):
+    record = selectors.output_for_job(job=_own_job(request, pk))
+    if record is None:
+        raise Http404
+    return record
+
+
 @role_required(Role.REQUESTER)
 @require_GET
 def job_video(request, pk: int):
-    """The video for the player (inline)."""
-    return _output_file(request, pk, attachment=False)
+    """The video for the player (inline), only through the result page's fresh signed link and
+    only while the consent lets the requester view it."""
+    record = _own_record(request, pk)
+    if not selectors.output_access(record=record).may_view:
+        raise PermissionDenied
+    if not output_view_token_valid(request.GET.get("t", ""), record=record, user=request.user):
+        raise PermissionDenied
+    return _output_file(record, attachment=False)
 
 
 @role_required(Role.REQUESTER)
 @require_GET
 def job_download(request, pk: int):
     """The file as a download, only when the consent allows downloads."""
-    return _output_file(request, pk, attachment=True)
+    record = _own_record(request, pk)
+    if not selectors.output_access(record=record).may_download:
+        raise PermissionDenied
+    return _output_file(record, attachment=True)

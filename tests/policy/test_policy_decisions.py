@@ -100,6 +100,7 @@ DENIALS = [
     ),
     ("audio_length_unknown", replace(allowed_context(), audio_seconds=float("nan"))),
     ("audio_length_unknown", replace(allowed_context(), audio_seconds=0.0)),
+    ("audio_too_short", replace(allowed_context(), audio_seconds=1.0)),
     ("requester_quota_exceeded", replace(allowed_context(), requester_jobs_last_24h=50)),
     ("identity_quota_exceeded", replace(allowed_context(), identity_jobs_last_24h=100)),
 ]

@@ -16,7 +16,7 @@ from provenance.errors import MediaError, SigningError, WatermarkError
 from provenance.manifest import Ingredient, ManifestInfo, read_manifest
 from provenance.media import iter_video_frames, probe
 from provenance.payload import WatermarkPayload, payload_for_record
-from provenance.publish import publish
+from provenance.publish import min_publish_frames, publish
 from provenance.watermark import (
     WATERMARK_ALGORITHM,
     MarkedAppearance,
@@ -151,8 +151,10 @@ def test_it_refuses_a_clip_too_short_to_carry_every_word(
     platform_identity: SigningIdentity,
     tmp_path: Path,
 ) -> None:
+    # One frame short of the minimum the policy refuses at submission (min_publish_frames).
+    count = min_publish_frames() - 1
     with pytest.raises(WatermarkError) as raised:
-        _publish(rendered(appearance, 10), payload, tmp_path / "o.mp4", platform_identity)
+        _publish(rendered(appearance, count), payload, tmp_path / "o.mp4", platform_identity)
     assert raised.value.code == "clip_too_short"
     assert list(tmp_path.iterdir()) == []
 

@@ -2,10 +2,13 @@
 
 A worker is SIGKILLed while it renders; Redis redelivers the unacknowledged task to a second
 worker, which takes the job over and publishes it: exactly one signed output, no orphan files.
+Where nothing redelivers (the filesystem broker loses the message; a long Redis visibility
+timeout), the reaper on the next worker's beat queues the job again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -133,12 +136,13 @@ def stack_env(redis_url, postgres_url, tmp_path):
     return env
 
 
-def _worker(env: dict, log: Path) -> subprocess.Popen:
+def _worker(env: dict, log: Path, *, beat: bool = False) -> subprocess.Popen:
     celery = Path(sys.executable).parent / "celery"
     with open(log, "ab") as handle:
         return subprocess.Popen(
             [str(celery), "--workdir", "platform", "-A", "config", "worker",
-             "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+             "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+             *(["-B"] if beat else [])],
             cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: the SIGKILL takes the pool child too
         )  # fmt: skip
@@ -148,6 +152,19 @@ def _job_row(database_url: str) -> dict | None:
     import psycopg
 
     with psycopg.connect(database_url) as connection:
+        row = connection.execute(
+            "SELECT id, status, stage, frames_done, attempts FROM jobs_generationjob"
+            " ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("id", "status", "stage", "frames_done", "attempts"), row, strict=True))
+
+
+def _sqlite_job_row(database: Path) -> dict | None:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(database, timeout=20)) as connection:
         row = connection.execute(
             "SELECT id, status, stage, frames_done, attempts FROM jobs_generationjob"
             " ORDER BY id DESC LIMIT 1"
@@ -272,3 +289,78 @@ def test_revoking_consent_while_a_worker_renders_publishes_nothing(
     outputs = Path(stack_env["VAR_DIR"]) / "media" / "outputs"
     assert not [p for p in outputs.rglob("*") if p.is_file()]
     assert not out.exists()
+
+
+@pytest.fixture
+def embedded_env(tmp_path) -> dict:
+    """`make run`'s embedded defaults: SQLite and Celery's filesystem broker under VAR_DIR."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
+    var = tmp_path / "var"
+    for folder in ("queue", "processed", "control"):
+        (var / "celery" / folder).mkdir(parents=True)
+    env.update(VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="config.settings")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=REPO, env=env, check=True, timeout=300,
+    )  # fmt: skip
+    return env
+
+
+@pytest.fixture(params=["filesystem", "redis"])
+def reaper_env(request) -> dict:
+    env = dict(
+        request.getfixturevalue("embedded_env" if request.param == "filesystem" else "stack_env")
+    )
+    (Path(env["VAR_DIR"]) / "celery").mkdir(parents=True, exist_ok=True)  # beat's schedule file
+    # Nothing but the reaper may bring the job back: Redis would redeliver only after an hour.
+    env.update(JOBS_VISIBILITY_TIMEOUT="3600", JOBS_LEASE_SECONDS="8", JOBS_REAP_SECONDS="2")
+    return env
+
+
+def _row(env: dict) -> dict | None:
+    if env.get("DATABASE_URL"):
+        return _job_row(env["DATABASE_URL"])
+    return _sqlite_job_row(Path(env["VAR_DIR"]) / "db.sqlite3")
+
+
+def test_a_job_whose_worker_was_killed_is_reaped_and_finished_by_the_next_worker(
+    reaper_env, tmp_path, astronaut_png, speech_6s
+):
+    portrait = tmp_path / "portrait.png"
+    portrait.write_bytes(astronaut_png)
+    logs = tmp_path / "worker.log"
+    first = _worker(reaper_env, logs, beat=True)
+    second = None
+    demo = subprocess.Popen(
+        [sys.executable, "manage.py", "demo", "--portrait", str(portrait), "--audio",
+         str(speech_6s), "--out", str(tmp_path / "out.mp4"), "--json", "--use-worker",
+         "--timeout", "400"],
+        cwd=REPO, env=reaper_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        row = None
+        while time.monotonic() < deadline:
+            row = _row(reaper_env)
+            if row and row["stage"] == "rendering" and row["frames_done"] > 0:
+                break
+            assert demo.poll() is None, demo.communicate()
+            time.sleep(0.1)
+        assert row and row["stage"] == "rendering", f"the job never rendered: {row}"
+        os.killpg(first.pid, signal.SIGKILL)  # mid-render: its message is lost or unacknowledged
+        first.wait(timeout=10)
+        second = _worker(reaper_env, logs, beat=True)
+        _, stderr = demo.communicate(timeout=400)
+        assert demo.returncode == 0, stderr[-3000:] + logs.read_text()[-3000:]
+    finally:
+        for process in (demo, first, second):
+            if process is not None and process.poll() is None:
+                _stop(process, group=process is not demo)
+
+    row = _row(reaper_env)
+    assert (row["status"], row["attempts"]) == ("done", 2)
+    media = Path(reaper_env["VAR_DIR"]) / "media"
+    outputs = sorted(p for p in (media / "outputs").rglob("*") if p.is_file())
+    assert len(outputs) == 1 and outputs[0].suffix == ".mp4", outputs  # no partial file
+    assert not [p for p in (media / "job-inputs").rglob("*") if p.is_file()]
+    assert "reaped jobs: requeued" in logs.read_text()
