@@ -363,3 +363,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "EmotionEnum": "generator.config.EMOTIONS",
     "PurposeEnum": "policy.purposes.PURPOSES",
 }
+# json.loads raises RecursionError (not ValueError) on deeply nested input: core's parser maps it.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "core.parsers.JSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]

@@ -246,8 +246,13 @@ class VerificationReviewApi(APIView):
 
 
 class GrantScopeSerializer(serializers.Serializer):
-    requester_ids = serializers.ListField(child=serializers.IntegerField(), default=list)
-    organisation_ids = serializers.ListField(child=serializers.IntegerField(), default=list)
+    # Bounded to the database's 64-bit keys: a larger id made SQLite raise OverflowError (a 500).
+    requester_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), default=list
+    )
+    organisation_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), default=list
+    )
     purposes = serializers.ListField(child=serializers.ChoiceField(choices=list(PURPOSES)))
     max_clip_seconds = serializers.IntegerField(min_value=1)
     allowed_emotions = serializers.ListField(child=serializers.ChoiceField(choices=EMOTIONS))

@@ -35,6 +35,7 @@ from consent.models import (
 )
 from consent.selectors import grant_series_current, identity_reference_descriptor
 from core.errors import ApplicationError
+from core.image_shape import portrait_shape_check
 from core.keys import signing_key
 from generator.config import EMOTIONS, RenderConfig
 from generator.errors import GeneratorError
@@ -100,6 +101,7 @@ def portrait_enrol(
         )
     try:
         image = load_image(data, max_pixels=RenderConfig().max_pixels)  # (H, W, 3)
+        portrait_shape_check(image.shape[1], image.shape[0])  # before dlib sees it
         analysis = analyse_portrait(image)
         return _portrait_store(
             identity=identity,
