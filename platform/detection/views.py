@@ -16,7 +16,7 @@ from provenance.errors import ProvenanceError
 
 from . import selectors, services
 from .forms import DetectionUploadForm
-from .presenters import detection_public
+from .presenters import detection_for_auditor, detection_public
 from .throttling import portal_upload_allowed
 
 
@@ -74,7 +74,7 @@ def audit_detail(request, pk):
         "detection/audit_detail.html",
         {
             "detection": detection,
-            "result": detection_public(detection),
+            "result": detection_for_auditor(detection),
             "summary_json": json.dumps(detection.summary, indent=2, sort_keys=True),
             "record": record,
             "consent_status": selectors.record_consent_status(record) if record else "",
