@@ -8,11 +8,11 @@ from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from audit.services import audit_record
 from core.errors import ApplicationError
+from core.throttling import ScopedRateThrottle
 
 from . import services
 from .models import SELF_SERVICE_ROLES

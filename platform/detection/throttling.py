@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from rest_framework.throttling import ScopedRateThrottle
+from core.throttling import ScopedRateThrottle
 
 SCOPE = "detection"
 _PORTAL_VIEW = SimpleNamespace(throttle_scope=SCOPE)
