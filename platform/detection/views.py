@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Role
+from core.errors import ApplicationError
 from core.permissions import role_required
 from provenance.errors import ProvenanceError
 
@@ -36,6 +37,11 @@ def upload(request):
             )
         except ProvenanceError as error:
             form.add_error("file", error.message)
+        except ApplicationError as error:  # detection_busy
+            form.add_error(None, error.message)
+            return render(
+                request, "detection/upload.html", {"form": form}, status=error.status_code
+            )
         else:
             return redirect("detection:verdict", pk=result.detection_id)
     return render(request, "detection/upload.html", {"form": form}, status=400)
