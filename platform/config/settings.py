@@ -404,3 +404,5 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
 DETECTION_MAX_CONCURRENT = int(os.environ.get("DETECTION_MAX_CONCURRENT", 2))
 DETECTION_MAX_PENDING = int(os.environ.get("DETECTION_MAX_PENDING", 4))
 DETECTION_SLOT_LEASE_SECONDS = int(os.environ.get("DETECTION_SLOT_LEASE_SECONDS", 300))
+# Load balancers probe the health check over plain HTTP and count a redirect as a failure.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
