@@ -406,3 +406,6 @@ DETECTION_MAX_PENDING = int(os.environ.get("DETECTION_MAX_PENDING", 4))
 DETECTION_SLOT_LEASE_SECONDS = int(os.environ.get("DETECTION_SLOT_LEASE_SECONDS", 300))
 # Load balancers probe the health check over plain HTTP and count a redirect as a failure.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Longer URLs get a JSON 414 (core.request_limits); gunicorn's limit_request_line (8190) is above.
+URL_MAX_LENGTH = 4096
+MIDDLEWARE.insert(0, "core.request_limits.UrlLengthMiddleware")

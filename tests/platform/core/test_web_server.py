@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -25,8 +27,11 @@ def _free_port() -> int:
 
 
 def _get(url: str, timeout: float) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
-        return response.status, response.read()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 @pytest.fixture
@@ -82,3 +87,11 @@ def test_clients_that_connect_before_they_ask_do_not_hold_up_others(web_server):
             connection.close()
     assert status == 200
     assert waited < 2.5, f"a request waited {waited:.1f} s behind silent connections"
+
+
+def test_a_long_url_gets_the_json_414_not_gunicorns_page(web_server):
+    """gunicorn's default request-line limit (4094) answered before Django could."""
+    _, url = web_server
+    status, body = _get(f"{url}/api/v1/me?q=" + "a" * 6000, timeout=10)
+    assert status == 414
+    assert json.loads(body)["error"]["code"] == "uri_too_long"
