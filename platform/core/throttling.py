@@ -15,6 +15,7 @@ import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 from django.core.cache import caches
 from django.core.cache.backends.db import DatabaseCache
@@ -88,3 +89,12 @@ class UserRateThrottle(_SharedExactThrottle, throttling.UserRateThrottle):
 
 class ScopedRateThrottle(_SharedExactThrottle, throttling.ScopedRateThrottle):
     pass
+
+
+def portal_rate_allowed(request, scope: str) -> tuple[bool, float | None]:
+    """(allowed, seconds to wait) for one more portal request counted against an API rate scope:
+    a form and the API that does the same thing share one limit per user or client address."""
+    throttle = ScopedRateThrottle()
+    if throttle.allow_request(request, SimpleNamespace(throttle_scope=scope)):
+        return True, None
+    return False, throttle.wait()

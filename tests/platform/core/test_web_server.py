@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -34,11 +36,12 @@ def _get(url: str, timeout: float) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-@pytest.fixture
-def web_server(tmp_path):
+@contextlib.contextmanager
+def _serving(tmp_path: Path, **settings: str):
+    """gunicorn as `make run` starts it, on a fresh var/; yields (port, url)."""
     port = _free_port()
     env = {**os.environ, "VAR_DIR": str(tmp_path), "HOST": "127.0.0.1", "PORT": str(port)}
-    env.update(WEB_WORKERS="1", DEBUG="0", LOG_LEVEL="WARNING")
+    env.update({"WEB_WORKERS": "1", "DEBUG": "0", "LOG_LEVEL": "WARNING", **settings})
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True
     )
@@ -64,6 +67,12 @@ def web_server(tmp_path):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+@pytest.fixture
+def web_server(tmp_path):
+    with _serving(tmp_path) as served:
+        yield served
 
 
 def test_it_serves_the_platform(web_server):
@@ -95,3 +104,29 @@ def test_a_long_url_gets_the_json_414_not_gunicorns_page(web_server):
     status, body = _get(f"{url}/api/v1/me?q=" + "a" * 6000, timeout=10)
     assert status == 414
     assert json.loads(body)["error"]["code"] == "uri_too_long"
+
+
+def test_two_workers_admit_the_sign_up_rate_between_them_whatever_x_forwarded_for_says(tmp_path):
+    """The probe's attack: a burst of sign-ups, each naming a new X-Forwarded-For, against two
+    gunicorn workers. Each worker once kept its own counters, and took the header as the client."""
+    with _serving(tmp_path, WEB_WORKERS="2", THROTTLE_SIGNUP="20/min") as (_, url):
+
+        def sign_up(index: int) -> int:
+            request = urllib.request.Request(  # noqa: S310 - loopback
+                f"{url}/api/v1/accounts",
+                data=b"{}",
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Forwarded-For": f"203.0.113.{index % 250}",
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                    return response.status
+            except urllib.error.HTTPError as error:
+                return error.code
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            codes = list(pool.map(sign_up, range(60)))
+    assert set(codes) <= {400, 429}, codes
+    assert 18 <= codes.count(400) <= 22, f"{codes.count(400)} of 60 admitted at 20/min"
