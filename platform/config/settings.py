@@ -6,6 +6,7 @@ machine; production is configured by environment only (see README, "Configuratio
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -374,7 +375,10 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
 # Addresses or networks (CIDR) of the reverse proxies in front of the app. Only a request whose
 # peer is one of them has its X-Forwarded-For read (core.request_context.client_ip_of, used by the
 # rate limits, the login lockout and the audit log); by default nobody's is.
-TRUSTED_PROXIES = _env_list("TRUSTED_PROXIES", "")
+# A typo fails here, at start, not as a 500 on every request.
+TRUSTED_PROXIES = [
+    str(ipaddress.ip_network(entry, strict=False)) for entry in _env_list("TRUSTED_PROXIES", "")
+]
 # Rate-limit counters must be shared by every web process, or each gunicorn worker allows the
 # full rate: Redis when CACHE_URL (or REDIS_URL) names one, else a table in the database (made
 # by `manage.py createcachetable`, which `migrate` also runs: core.apps).
