@@ -52,6 +52,7 @@ var-dirs:
 
 prepare: install var-dirs
 	@$(PY) manage.py migrate --noinput -v0
+	@$(PY) manage.py createcachetable
 	@$(PY) manage.py collectstatic --noinput -v0
 	@$(PY) manage.py show_config
 	@$(PY) manage.py seed_demo

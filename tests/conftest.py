@@ -117,6 +117,32 @@ def _append_only_triggers(request):
         triggers.remove(connection)
 
 
+def _database_fixture(request) -> str | None:
+    """The database fixture a test uses ("db" or "transactional_db"), or None."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if {"transactional_db", "live_server"} & names or (marker and marker.kwargs.get("transaction")):
+        return "transactional_db"
+    return "db" if marker or "db" in names else None
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(request):
+    """Rate-limit counters live in the database cache, whose table a transactional test's flush
+    leaves alone; tests hammer the limits on purpose. Every database test starts and ends with an
+    empty cache; a test without the database cannot have touched it."""
+    fixture = _database_fixture(request)
+    if fixture is None:
+        yield
+        return
+    request.getfixturevalue(fixture)
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def _make_user(username: str, role: str, **extra):
     from accounts.models import User
 

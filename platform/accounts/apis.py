@@ -8,10 +8,10 @@ from knox.models import AuthToken
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.errors import ApplicationError
+from core.throttling import ScopedRateThrottle
 
 from . import services
 from .api_tokens import api_token_issue, api_token_revoke, api_token_revoke_all

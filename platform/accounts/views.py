@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.errors import ApplicationError
 from core.permissions import role_required
+from core.throttling import portal_rate_allowed
 
 from . import selectors, services
 from .forms import ApplicationForm, ReviewForm, SignUpForm
@@ -18,6 +21,14 @@ from .models import RequesterApplication, Role
 @require_http_methods(["GET", "POST"])
 def sign_up(request):
     form = SignUpForm(request.POST or None)
+    if request.method == "POST":
+        # The form shares the sign-up API's rate limit (per client address).
+        allowed, wait = portal_rate_allowed(request, "signup")
+        if not allowed:
+            form = SignUpForm(request.POST)  # bound even when empty: add_error needs that
+            form.is_valid()
+            form.add_error(None, f"Too many sign-ups; try again in {math.ceil(wait or 60)} s.")
+            return render(request, "accounts/sign_up.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.user_sign_up(**form.cleaned_data)

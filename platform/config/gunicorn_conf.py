@@ -24,3 +24,7 @@ threads = int(os.environ.get("WEB_THREADS", 16))
 # Import the app (torch, dlib, every view) once in the master and freeze it out of garbage
 # collection (config/wsgi.py) before forking: shared pages, and no cold first request.
 preload_app = True
+# gunicorn answers a request line over this with its own plain-text 414; its default (4094) cut
+# in below Django's URL_MAX_LENGTH (4096), whose 414 carries the API's JSON error body. 8190 is
+# gunicorn's maximum: URLs between the two get the JSON answer, longer ones gunicorn's.
+limit_request_line = 8190

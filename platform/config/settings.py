@@ -6,6 +6,7 @@ machine; production is configured by environment only (see README, "Configuratio
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
@@ -394,3 +395,52 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "EmotionEnum": "generator.config.EMOTIONS",
     "PurposeEnum": "policy.purposes.PURPOSES",
 }
+# json.loads raises RecursionError (not ValueError) on deeply nested input: core's parser maps it.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "core.parsers.JSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
+
+# --- Rate limits, proxies and the shared cache -----------------------------------------------
+# Addresses or networks (CIDR) of the reverse proxies in front of the app. Only a request whose
+# peer is one of them has its X-Forwarded-For read (core.request_context.client_ip_of, used by the
+# rate limits, the login lockout and the audit log); by default nobody's is.
+# A typo fails here, at start, not as a 500 on every request.
+TRUSTED_PROXIES = [
+    str(ipaddress.ip_network(entry, strict=False)) for entry in _env_list("TRUSTED_PROXIES", "")
+]
+# Rate-limit counters must be shared by every web process, or each gunicorn worker allows the
+# full rate: Redis when CACHE_URL (or REDIS_URL) names one, else a table in the database (made
+# by `manage.py createcachetable`, which `migrate` also runs: core.apps).
+CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
+if CACHE_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+            # Culling drops live counters; room for tens of thousands of clients an hour.
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    }
+# DRF never reads X-Forwarded-For itself (0: REMOTE_ADDR); core's throttles use client_ip_of and
+# count under a lock shared by every process.
+REST_FRAMEWORK["NUM_PROXIES"] = 0
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "core.throttling.AnonRateThrottle",
+    "core.throttling.UserRateThrottle",
+]
+# Checks running at once (each holds an upload on disk and seconds of CPU), and clips waiting for
+# a worker: past these a check is refused with 503 rather than queued.
+DETECTION_MAX_CONCURRENT = int(os.environ.get("DETECTION_MAX_CONCURRENT", 2))
+DETECTION_MAX_PENDING = int(os.environ.get("DETECTION_MAX_PENDING", 4))
+DETECTION_SLOT_LEASE_SECONDS = int(os.environ.get("DETECTION_SLOT_LEASE_SECONDS", 300))
+# Load balancers probe the health check over plain HTTP and count a redirect as a failure.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Longer URLs get a JSON 414 (core.request_limits); gunicorn's limit_request_line (8190) is above.
+URL_MAX_LENGTH = 4096
+MIDDLEWARE.insert(0, "core.request_limits.UrlLengthMiddleware")

@@ -36,6 +36,7 @@ from consent.models import (
 from consent.selectors import grant_series_current, identity_reference_descriptor
 from consent.signals import identity_biometrics_deleted
 from core.errors import ApplicationError
+from core.image_shape import portrait_shape_check
 from core.keys import signing_key
 from generator.config import EMOTIONS, RenderConfig
 from generator.errors import GeneratorError
@@ -101,6 +102,7 @@ def portrait_enrol(
         )
     try:
         image = load_image(data, max_pixels=RenderConfig().max_pixels)  # (H, W, 3)
+        portrait_shape_check(image.shape[1], image.shape[0])  # before dlib sees it
         analysis = analyse_portrait(image)
         return _portrait_store(
             identity=identity,

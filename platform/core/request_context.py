@@ -7,6 +7,8 @@ and management commands, where there is no request and the fields are simply emp
 from __future__ import annotations
 
 import contextvars
+import functools
+import ipaddress
 import re
 import uuid
 from dataclasses import dataclass
@@ -32,14 +34,44 @@ def current_request_context() -> RequestContext:
     return _current.get() or _EMPTY
 
 
+@functools.lru_cache(maxsize=8)
+def _networks(
+    entries: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def _trusted(address: str, networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
 def client_ip_of(request) -> str | None:
-    # Only trust X-Forwarded-For when the deployment says a proxy sets it; otherwise anyone
-    # could forge the IP that lands in the audit log.
-    if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:45] or None
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address: the connection's peer, unless that peer is one of TRUSTED_PROXIES.
+
+    Then X-Forwarded-For is read from the right (each proxy appends the address it saw), past
+    every trusted proxy, to the first address no trusted proxy vouches for. Anything to its left
+    was written by the client and is ignored: otherwise anyone could forge the address that the
+    audit log, the rate limits and the login lockout are keyed by.
+    """
+    peer = request.META.get("REMOTE_ADDR") or None
+    networks = _networks(tuple(getattr(settings, "TRUSTED_PROXIES", ())))
+    if peer is None or not networks or not _trusted(peer, networks):
+        return peer
+    client = peer
+    hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    for hop in reversed([hop.strip() for hop in hops if hop.strip()]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break  # not an address a proxy would write: stop at the last trusted hop
+        client = hop
+        if not _trusted(hop, networks):
+            break
+    return client
 
 
 class RequestContextMiddleware:

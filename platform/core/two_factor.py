@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db import transaction
 from django.http import JsonResponse
+from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -92,8 +93,17 @@ def totp_enrol_confirm(*, request, device: TOTPDevice, token: str) -> bool:
             subject_type="user",
             subject_id=request.user.pk,
         )
-    otp_login(request, device)
+    _session_elevate(request, device)
     return True
+
+
+def _session_elevate(request, device) -> None:
+    """Mark the session verified under a new session key and CSRF token, as Django's login()
+    does for the password step: a session id or token fixed before the second factor (planted,
+    or read over the shoulder) must not carry over to the stronger session."""
+    otp_login(request, device)
+    request.session.cycle_key()
+    rotate_token(request)
 
 
 def totp_verify(*, request, token: str) -> bool:
@@ -112,7 +122,7 @@ def totp_verify(*, request, token: str) -> bool:
             reason="wrong or throttled one-time code",
         )
         return False
-    otp_login(request, device)
+    _session_elevate(request, device)
     audit_record(
         action="auth.otp_verified",
         actor=request.user,

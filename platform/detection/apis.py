@@ -15,10 +15,10 @@ from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.errors import ApplicationError
+from core.throttling import ScopedRateThrottle
 from jobs.selectors import (
     output_record_by_id,
     output_record_by_manifest_id,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from core.image_shape import image_shape_problem
 from generator.face_analysis import face_descriptors
 from provenance.fingerprint import MATCH_DISTANCE, PDQ_BITS, pdq_hash
 
@@ -90,6 +91,9 @@ def likeness_check(frame: np.ndarray, protected: Sequence[tuple[int, np.ndarray]
     if not protected:
         return LikenessCheck(faces=0, identity_id=None, distance=None)
     height, width = frame.shape[:2]
+    if image_shape_problem(width, height) is not None:
+        # A strip a few pixels high holds no face, and dlib would raise on it.
+        return LikenessCheck(faces=0, identity_id=None, distance=None)
     scale = FACE_FRAME_SIDE / max(height, width)
     if scale < 1.0:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))

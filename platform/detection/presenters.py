@@ -1,5 +1,8 @@
 """The two views of a detection: the public answer (never names the requester, the identity or
-who asked) and the auditor's full record. Used by the API and the portal alike."""
+who asked) and the auditor's full record. Used by the API and the portal alike.
+
+Whether a face matched a protected identity is not public: anyone could upload photos and learn
+who is enrolled. The owner learns it from their likeness alert, auditors from their view."""
 
 from __future__ import annotations
 
@@ -27,7 +30,6 @@ def detection_public(detection: Detection) -> dict:
     verdict = summary.get("verdict") or {}
     watermark = summary.get("watermark") or {}
     c2pa = summary.get("c2pa") or {}
-    likeness = summary.get("likeness") or {}
     return {
         "id": str(detection.pk),
         "status": detection.status,
@@ -54,7 +56,6 @@ def detection_public(detection: Detection) -> dict:
             "soft_binding": c2pa.get("soft_binding"),
         },
         "fingerprint_distance": (summary.get("fingerprint") or {}).get("distance"),
-        "protected_likeness_warning": bool(likeness.get("warning")),
         "media": summary.get("media"),
         "upload_sha256": detection.upload_sha256,
         "seconds": summary.get("seconds"),
@@ -65,4 +66,13 @@ def detection_public(detection: Detection) -> dict:
         ),
         "poll_url": reverse("api-detection-detail", args=[detection.pk]),
         "page_url": reverse("detection:verdict", args=[detection.pk]),
+    }
+
+
+def detection_for_auditor(detection: Detection) -> dict:
+    """The public answer plus what only auditors may see: the protected-likeness warning."""
+    likeness = (detection.summary or {}).get("likeness") or {}
+    return {
+        **detection_public(detection),
+        "protected_likeness_warning": bool(likeness.get("warning")),
     }

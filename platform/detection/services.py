@@ -29,6 +29,7 @@ from provenance.media import MediaLimits, probe
 from provenance.watermark import WatermarkDetection, detect_sampled
 
 from . import registry
+from .capacity import detection_pending_room_check, detection_slot
 from .checks import FingerprintCheck, LikenessCheck, fingerprint_check, likeness_check
 from .models import Detection, DetectionStatus, LikenessAlert, VerdictChoice
 from .sampling import SampledUpload, sample_upload
@@ -338,20 +339,23 @@ def detection_check_upload(*, upload, actor=None) -> DetectionResult:
     """Check an uploaded file: images and clips up to DETECTION_SYNC_MAX_SECONDS now, longer
     clips in a worker (the result is then pending; poll the detection).
 
-    The upload is deleted after its check (here, or by the worker), whatever the outcome.
+    The upload is deleted after its check (here, or by the worker), whatever the outcome. Raises
+    ApplicationError("detection_busy", 503) when the platform runs its most checks at once.
     """
-    path, relative = _store_upload(upload)
-    handed_over = False
-    try:
-        info = probe(path, detection_limits())  # headers and a demux pass: cheap, and fails early
-        if info.kind == "video" and info.duration_s > settings.DETECTION_SYNC_MAX_SECONDS:
-            detection = _detection_enqueue(relative, _sha256_file(path), actor)
-            handed_over = True
-            return _result(detection)
-        return detection_run(path=path, actor=actor)
-    finally:
-        if not handed_over:
-            path.unlink(missing_ok=True)
+    with detection_slot():
+        path, relative = _store_upload(upload)
+        handed_over = False
+        try:
+            info = probe(path, detection_limits())  # headers and a demux pass: cheap, fails early
+            if info.kind == "video" and info.duration_s > settings.DETECTION_SYNC_MAX_SECONDS:
+                detection_pending_room_check()
+                detection = _detection_enqueue(relative, _sha256_file(path), actor)
+                handed_over = True
+                return _result(detection)
+            return detection_run(path=path, actor=actor)
+        finally:
+            if not handed_over:
+                path.unlink(missing_ok=True)
 
 
 @transaction.atomic

@@ -6,17 +6,11 @@ the portal view asks the same DRF throttle, keyed by user or client address.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-from rest_framework.throttling import ScopedRateThrottle
+from core.throttling import portal_rate_allowed
 
 SCOPE = "detection"
-_PORTAL_VIEW = SimpleNamespace(throttle_scope=SCOPE)
 
 
 def portal_upload_allowed(request) -> tuple[bool, float | None]:
     """(allowed, seconds to wait) for one more upload from this user or address."""
-    throttle = ScopedRateThrottle()
-    if throttle.allow_request(request, _PORTAL_VIEW):
-        return True, None
-    return False, throttle.wait()
+    return portal_rate_allowed(request, SCOPE)

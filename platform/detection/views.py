@@ -11,12 +11,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Role
+from core.errors import ApplicationError
 from core.permissions import role_required
 from provenance.errors import ProvenanceError
 
 from . import selectors, services
 from .forms import DetectionUploadForm
-from .presenters import detection_public
+from .presenters import detection_for_auditor, detection_public
 from .throttling import portal_upload_allowed
 
 
@@ -36,6 +37,11 @@ def upload(request):
             )
         except ProvenanceError as error:
             form.add_error("file", error.message)
+        except ApplicationError as error:  # detection_busy
+            form.add_error(None, error.message)
+            return render(
+                request, "detection/upload.html", {"form": form}, status=error.status_code
+            )
         else:
             return redirect("detection:verdict", pk=result.detection_id)
     return render(request, "detection/upload.html", {"form": form}, status=400)
@@ -74,7 +80,7 @@ def audit_detail(request, pk):
         "detection/audit_detail.html",
         {
             "detection": detection,
-            "result": detection_public(detection),
+            "result": detection_for_auditor(detection),
             "summary_json": json.dumps(detection.summary, indent=2, sort_keys=True),
             "record": record,
             "consent_status": selectors.record_consent_status(record) if record else "",

@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.selectors import requester_is_approved
 from audit.services import audit_record
 from core.errors import ApplicationError
+from core.image_shape import portrait_shape_check
 from core.keys import public_key, secret_bytes, signing_key
 from generator.config import Controls, RenderConfig
 from generator.errors import GeneratorError
@@ -171,14 +172,19 @@ def _portrait_facts(identity, portrait_file) -> _PortraitFacts:
             descriptors = (tuple(float(x) for x in reference.descriptor),)
         else:
             image = load_image(str(stored.path), max_pixels=RenderConfig().max_pixels)
+            portrait_shape_check(image.shape[1], image.shape[0])  # before dlib sees it
             descriptors = tuple(tuple(float(x) for x in d) for d in face_descriptors(image))
         with Image.open(stored.path) as handle:
             mime = Image.MIME.get(handle.format or "", "application/octet-stream")
-    except (GeneratorError, UnidentifiedImageError, OSError) as error:
-        inputs.input_remove(stored.relative_path)
+    except BaseException as error:
+        inputs.input_remove(stored.relative_path)  # whatever went wrong, keep no upload
         if isinstance(error, GeneratorError):
             raise ApplicationError(error.code, error.message) from error
-        raise ApplicationError("invalid_image", "The portrait is not a readable image.") from error
+        if isinstance(error, UnidentifiedImageError | OSError):
+            raise ApplicationError(
+                "invalid_image", "The portrait is not a readable image."
+            ) from error
+        raise
     return _PortraitFacts(stored, reference is not None, descriptors, mime)
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -25,15 +29,19 @@ def _free_port() -> int:
 
 
 def _get(url: str, timeout: float) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
-        return response.status, response.read()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
-@pytest.fixture
-def web_server(tmp_path):
+@contextlib.contextmanager
+def _serving(tmp_path: Path, **settings: str):
+    """gunicorn as `make run` starts it, on a fresh var/; yields (port, url)."""
     port = _free_port()
     env = {**os.environ, "VAR_DIR": str(tmp_path), "HOST": "127.0.0.1", "PORT": str(port)}
-    env.update(WEB_WORKERS="1", DEBUG="0", LOG_LEVEL="WARNING")
+    env.update({"WEB_WORKERS": "1", "DEBUG": "0", "LOG_LEVEL": "WARNING", **settings})
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True
     )
@@ -61,6 +69,12 @@ def web_server(tmp_path):
         server.wait(timeout=30)
 
 
+@pytest.fixture
+def web_server(tmp_path):
+    with _serving(tmp_path) as served:
+        yield served
+
+
 def test_it_serves_the_platform(web_server):
     _, url = web_server
     status, body = _get(f"{url}/healthz", timeout=5)
@@ -82,3 +96,37 @@ def test_clients_that_connect_before_they_ask_do_not_hold_up_others(web_server):
             connection.close()
     assert status == 200
     assert waited < 2.5, f"a request waited {waited:.1f} s behind silent connections"
+
+
+def test_a_long_url_gets_the_json_414_not_gunicorns_page(web_server):
+    """gunicorn's default request-line limit (4094) answered before Django could."""
+    _, url = web_server
+    status, body = _get(f"{url}/api/v1/me?q=" + "a" * 6000, timeout=10)
+    assert status == 414
+    assert json.loads(body)["error"]["code"] == "uri_too_long"
+
+
+def test_two_workers_admit_the_sign_up_rate_between_them_whatever_x_forwarded_for_says(tmp_path):
+    """The probe's attack: a burst of sign-ups, each naming a new X-Forwarded-For, against two
+    gunicorn workers. Each worker once kept its own counters, and took the header as the client."""
+    with _serving(tmp_path, WEB_WORKERS="2", THROTTLE_SIGNUP="20/min") as (_, url):
+
+        def sign_up(index: int) -> int:
+            request = urllib.request.Request(  # noqa: S310 - loopback
+                f"{url}/api/v1/accounts",
+                data=b"{}",
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Forwarded-For": f"203.0.113.{index % 250}",
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                    return response.status
+            except urllib.error.HTTPError as error:
+                return error.code
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            codes = list(pool.map(sign_up, range(60)))
+    assert set(codes) <= {400, 429}, codes
+    assert 18 <= codes.count(400) <= 22, f"{codes.count(400)} of 60 admitted at 20/min"

@@ -73,14 +73,9 @@ def write_frames(path: Path, frames, fps: int = FPS, crf: int = 23) -> Path:
 
 @pytest.fixture(autouse=True)
 def _fast_and_fresh(settings):
-    """Cheap password hashing for the personas, and a fresh rate-limit cache per test (the
-    "detection" scope allows 30 checks a minute, which a test run would otherwise exhaust)."""
-    from django.core.cache import cache
-
+    """Cheap password hashing for the personas (the root conftest empties the rate-limit cache
+    for every database test)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture(scope="session")

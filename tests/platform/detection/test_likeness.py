@@ -1,7 +1,9 @@
-"""A protected person's face in content without platform provenance is reported publicly as a
-possible unauthorised likeness and alerts that person's owner in the portal."""
+"""A protected person's face in content without platform provenance alerts that person's owner in
+the portal and is shown to auditors as a possible unauthorised likeness, never to the public."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -50,10 +52,25 @@ def test_the_owner_sees_the_alert_in_the_portal(client, owner, protected_identit
     assert b"new" in response.content
 
 
-def test_the_public_verdict_warns_without_naming_the_person(
+def test_an_anonymous_check_does_not_reveal_that_a_face_is_protected(
     client, protected_identity, astronaut_photo
 ):
+    """Otherwise anyone could upload photos and learn whose face is enrolled (an oracle)."""
+    with open(astronaut_photo, "rb") as handle:
+        response = client.post("/api/v1/detections", {"file": handle})
+    assert response.status_code == 200
+    body = response.json()
+    assert LikenessAlert.objects.filter(detection_id=body["id"]).exists()  # the owner is told
+    assert "likeness" not in json.dumps(body)
+    assert "likeness" not in json.dumps(client.get(body["poll_url"]).json())
+    page = client.get(body["page_url"]).content.decode()
+    assert "likeness" not in page and "Eileen Collins" not in page
+
+
+def test_auditors_see_the_protected_likeness_warning(
+    client, login, auditor, protected_identity, astronaut_photo
+):
     result = detection_run(path=astronaut_photo)
-    page = client.get(f"/detect/{result.detection_id}/").content.decode()
+    login(client, auditor)
+    page = client.get(f"/detect/audit/{result.detection_id}/").content.decode()
     assert "may be an unauthorised use of their likeness" in page
-    assert "Eileen Collins" not in page

@@ -16,14 +16,3 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def _fast_password_hashing(settings):
     """PBKDF2 for every persona dominated run time; nothing here tests the hasher itself."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle_counts():
-    """These tests hammer sign-in and sign-up on purpose; the throttle counts live in the cache,
-    so start and leave it empty rather than rate-limit whatever test runs next."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()

@@ -52,3 +52,20 @@ def test_pages_carry_csp_frame_and_sniffing_headers(client):
 def test_session_and_csrf_cookies_are_locked_down(settings):
     assert settings.SESSION_COOKIE_HTTPONLY and settings.CSRF_COOKIE_HTTPONLY
     assert settings.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+@pytest.mark.django_db
+def test_https_redirects_every_page_but_the_health_check(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz").status_code == 200
+    response = client.get("/accounts/login/")
+    assert response.status_code == 301 and response["Location"].startswith("https://")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/me", "/accounts/login/"])
+def test_an_over_long_url_is_a_414_with_the_error_body(client, settings, path):
+    response = client.get(f"{path}?q=" + "a" * settings.URL_MAX_LENGTH)
+    assert response.status_code == 414
+    assert response.json()["error"]["code"] == "uri_too_long"
+    assert client.get(f"{path}?q=" + "a" * 100).status_code != 414

@@ -45,3 +45,19 @@ def test_the_token_api_is_locked_out_too(client, person):
     # axes refuses inside authenticate(), which the API reports as bad credentials: no token.
     assert response.status_code in (401, 403, 429)
     assert "token" not in response.json()
+
+
+def test_a_forged_x_forwarded_for_does_not_escape_the_lockout(client, person, settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]  # a proxy exists, but this client is not it
+    for index in range(5):
+        client.post(
+            "/accounts/login/",
+            {"username": "pat", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{index}",
+        )
+    response = client.post(
+        "/accounts/login/",
+        {"username": "pat", "password": "correct horse battery staple"},
+        HTTP_X_FORWARDED_FOR="203.0.113.99",
+    )
+    assert response.status_code == 429

@@ -121,3 +121,13 @@ def test_a_requester_token_still_works(client, requester):
     _, token = AuthToken.objects.create(user=requester)
     response = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 200 and response.json()["username"] == requester.username
+
+
+def test_the_one_time_code_step_rotates_the_session_key(client, auditor):
+    device = TOTPDevice.objects.create(user=auditor, name="phone", confirmed=True)
+    client.force_login(auditor)
+    before = client.session.session_key
+    response = client.post("/account/2fa/verify/", {"token": _code(device)})
+    assert response.status_code == 302
+    assert client.session.session_key != before
+    assert client.get("/audit/").status_code == 200  # the new key carries the verified session

@@ -92,6 +92,12 @@ def _png_bomb(width: int, height: int) -> bytes:
     )
 
 
+def _solid_png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (128, 128, 128)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def _wav_claiming(seconds: int) -> bytes:
     """A WAV header announcing `seconds` of audio followed by almost none."""
     rate, size = 16000, seconds * 16000 * 2
@@ -141,6 +147,8 @@ HOSTILE = [
     _wav_claiming(36_000),  # ten hours announced
     SEEDS["mp4"][:200],  # box headers, no media data
     SEEDS["jpeg"][:100] + SEEDS["png"],  # polyglot
+    _solid_png(1, 1),  # decodable, but dlib's filters cannot scan it
+    _solid_png(16000, 2),
 ]
 
 
