@@ -158,6 +158,7 @@ def detect_sampled(
     fps: float | None = SCHEDULE_FPS,
     known: Sequence[KnownPayload] = (),
     candidates: Sequence[KnownPayload] = (),
+    max_looks: int | None = None,
 ) -> WatermarkDetection:
     """Identify the payload of sampled frames at <= 1e-9, or report what evidence there is.
 
@@ -176,6 +177,9 @@ def detect_sampled(
     other evidence, such as PDQ fingerprints, which say nothing of an unmarked clip's watermark
     bits, so the union bound over them holds. Each try spends its share (`try_shares`), and a
     reported probability is the bound divided by its share.
+    `max_looks`: stop after this many looks, for a caller that must stay cheap and needs only to
+    recognise an intact or lightly altered output. Each look keeps its share, so stopping early
+    can only lower the chance of identifying and the bound still holds.
     """
     frames, more_frames = list(frames), list(more_frames)
     if positions is not None and len(positions) != len(frames):
@@ -193,6 +197,7 @@ def detect_sampled(
     shares, candidate_share = try_shares(
         len(looks), len(frames) > EARLY_FRAMES, bool(known), bool(candidates)
     )
+    looks, shares = looks[:max_looks], shares[:max_looks]
     blind = WatermarkDetection(False, None, None, 0.0, 1.0, 0)
     match, logits, look_runs = None, np.zeros((0, WORD_BITS), np.float32), runs[:0]
     for (look, logits), (blind_share, known_share) in zip(
@@ -257,6 +262,7 @@ def detect_watermark(
     *,
     known: Sequence[KnownPayload] = (),
     candidates: Sequence[KnownPayload] = (),
+    max_looks: int | None = None,
 ) -> WatermarkDetection:
     """Read the payload from every frame of a clip (any size) playing at `fps`: the frames
     `sample_positions` and `second_look_positions` name are handed to `detect_sampled`, which
@@ -272,6 +278,7 @@ def detect_watermark(
         fps=fps,
         known=known,
         candidates=candidates,
+        max_looks=max_looks,
     )
 
 
