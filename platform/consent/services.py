@@ -33,19 +33,28 @@ from consent.models import (
     ReferencePortrait,
     VerificationStatus,
 )
-from consent.selectors import grant_series_current, identity_reference_descriptor
+from consent.selectors import (
+    grant_series_current,
+    identity_face_matches,
+    identity_reference_descriptor,
+)
 from core.errors import ApplicationError
-from core.keys import signing_key
+from core.keys import secret_bytes, signing_key
 from generator.config import EMOTIONS, RenderConfig
 from generator.errors import GeneratorError
 from generator.face_analysis import analyse_portrait, descriptor_distance, load_image
 from policy.purposes import PURPOSES, purpose_label
+from provenance.c2pa_ca import ensure_platform_ca
 
 logger = logging.getLogger(__name__)
 
-# Unambiguous characters only: the owner reads the code aloud and a verifier compares it by ear.
-CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"
-CODE_LENGTH = 8
+# Digits: the owner reads the code aloud, a digits grammar checks it was heard, and a verifier
+# compares it by ear.
+CODE_ALPHABET = "0123456789"
+CODE_LENGTH = 6
+# A recorder session's nonce lives as long as the longest recording plus this much for the
+# upload; a recording must arrive within it.
+RECORDING_UPLOAD_SECONDS = 120
 
 
 def _require_owner(identity: Identity, owner: User) -> None:
@@ -258,14 +267,74 @@ def verification_start(*, identity: Identity, owner: User) -> IdentityVerificati
     return verification
 
 
+def _nonce_hash(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode("utf-8", "replace")).hexdigest()
+
+
+def _recording_nonce_lifetime() -> timedelta:
+    return timedelta(seconds=settings.CONSENT_CLIP_MAX_SECONDS + RECORDING_UPLOAD_SECONDS)
+
+
+@transaction.atomic
+def verification_recording_start(
+    *, verification: IdentityVerification, owner: User
+) -> tuple[IdentityVerification, str]:
+    """Open a recorder session: a fresh single-use nonce (returned once; only its hash is kept)
+    that the clip must carry, and the time recording began. A new session replaces the last."""
+    _require_owner(verification.identity, owner)
+    verification = IdentityVerification.objects.select_for_update().get(pk=verification.pk)
+    now = timezone.now()
+    if verification.code_used_at is not None or (
+        verification.status != VerificationStatus.AWAITING_CLIP
+    ):
+        raise ApplicationError(
+            "code_used", "This code was already used. Start again for a new code."
+        )
+    if now >= verification.code_expires_at:
+        raise ApplicationError("code_expired", "This code has expired. Start again for a new code.")
+    nonce = secrets.token_urlsafe(32)
+    verification.recording_nonce_sha256 = _nonce_hash(nonce)
+    verification.recording_started_at = now
+    verification.save(update_fields=["recording_nonce_sha256", "recording_started_at"])
+    audit_record(
+        action="identity.verification_recording_started",
+        actor=owner,
+        subject_type="identity",
+        subject_id=verification.identity_id,
+        details={"verification_id": verification.pk},
+    )
+    return verification, nonce
+
+
+def _clip_check_settings(*, code: str) -> ClipCheckSettings:
+    return ClipCheckSettings(
+        sample_frames=settings.CONSENT_CLIP_SAMPLE_FRAMES,
+        min_face_fraction=settings.CONSENT_CLIP_MIN_FACE_FRACTION,
+        match_threshold=settings.CONSENT_FACE_MATCH_THRESHOLD,
+        min_seconds=settings.CONSENT_CLIP_MIN_SECONDS,
+        max_seconds=settings.CONSENT_CLIP_MAX_SECONDS,
+        max_bytes=settings.CONSENT_CLIP_MAX_BYTES,
+        code=code,
+        watermark_key=secret_bytes("watermark"),
+        trust_anchor=ensure_platform_ca(Path(settings.PLATFORM_KEYS_DIR) / "c2pa").root_pem,
+    )
+
+
 def verification_submit_clip(
-    *, verification: IdentityVerification, owner: User, data: bytes, source: str
+    *,
+    verification: IdentityVerification,
+    owner: User,
+    data: bytes,
+    source: str,
+    nonce: str = "",
 ) -> IdentityVerification:
     """Take the owner's recording, burn the code, run the automatic checks.
 
     Passing clips wait for a verifier; failing ones are kept with their reasons and the owner
-    starts again with a new code. `source` is "recording" (MediaRecorder) or "upload".
+    starts again with a new code. `source` is "recording" (the page's recorder, which must send
+    the `nonce` of the recorder session it opened) or "upload" (only when uploads are allowed).
     """
+    received_at = timezone.now()
     identity = verification.identity
     _require_owner(identity, owner)
     if source not in ("recording", "upload"):
@@ -278,42 +347,52 @@ def verification_submit_clip(
         raise ApplicationError("empty_clip", "The recording is empty.")
     if len(data) > settings.CONSENT_CLIP_MAX_BYTES:
         raise ApplicationError("clip_too_large", "The recording is too large.")
-    _code_burn(verification=verification, owner=owner)
-
-    reference = identity_reference_descriptor(identity=identity)
-    check_settings = ClipCheckSettings(
-        sample_frames=settings.CONSENT_CLIP_SAMPLE_FRAMES,
-        min_face_fraction=settings.CONSENT_CLIP_MIN_FACE_FRACTION,
-        match_threshold=settings.CONSENT_FACE_MATCH_THRESHOLD,
-        min_seconds=settings.CONSENT_CLIP_MIN_SECONDS,
-        max_seconds=settings.CONSENT_CLIP_MAX_SECONDS,
-        max_bytes=settings.CONSENT_CLIP_MAX_BYTES,
+    started_at = _code_burn(
+        verification=verification,
+        owner=owner,
+        nonce=nonce if source == "recording" else None,
+        now=received_at,
     )
+    recording_seconds = (
+        (received_at - started_at).total_seconds() if started_at is not None else None
+    )
+    reference = identity_reference_descriptor(identity=identity)
     # The checks decode the clip from a private temporary file (never the web-served tree).
     with tempfile.NamedTemporaryFile(suffix=".clip") as handle:
         handle.write(data)
         handle.flush()
-        result = clip_check(Path(handle.name), reference, check_settings)
+        result = clip_check(
+            Path(handle.name),
+            reference,
+            _clip_check_settings(code=verification.code),
+            recording_seconds=recording_seconds,
+        )
     return _verification_record_checks(
         verification=verification, owner=owner, data=data, source=source, result=result
     )
 
 
-def _code_burn(*, verification: IdentityVerification, owner: User) -> None:
-    """Use the one-time code, or refuse (recorded) if it is stale or used."""
+def _code_burn(
+    *, verification: IdentityVerification, owner: User, nonce: str | None, now: datetime
+) -> datetime | None:
+    """Use the one-time code (and, for a recording, its recorder session's nonce), or refuse
+    (recorded) if either is stale, used or missing. Returns when that session began."""
     with transaction.atomic():
         locked = IdentityVerification.objects.select_for_update().get(pk=verification.pk)
-        now = timezone.now()
         problem = None
         if locked.code_used_at is not None or locked.status != VerificationStatus.AWAITING_CLIP:
             problem = ("code_used", "This code was already used. Start again for a new code.")
         elif now >= locked.code_expires_at:
             problem = ("code_expired", "This code has expired. Start again for a new code.")
+        elif nonce is not None:
+            problem = _nonce_problem(locked, nonce, now)
         if problem is None:
+            started_at = locked.recording_started_at if nonce is not None else None
             locked.code_used_at = now
-            locked.save(update_fields=["code_used_at"])
+            locked.recording_nonce_sha256 = ""  # single use
+            locked.save(update_fields=["code_used_at", "recording_nonce_sha256"])
             verification.code_used_at = now
-            return
+            return started_at
     audit_record(
         action="identity.verification_submitted",
         outcome="denied",
@@ -324,6 +403,31 @@ def _code_burn(*, verification: IdentityVerification, owner: User) -> None:
         details={"verification_id": verification.pk, "failures": [problem[0]]},
     )
     raise ApplicationError(*problem)
+
+
+def _nonce_problem(
+    verification: IdentityVerification, nonce: str, now: datetime
+) -> tuple[str, str] | None:
+    if not verification.recording_nonce_sha256 or verification.recording_started_at is None:
+        return (
+            "recording_not_started",
+            "This clip was not recorded on the verification page (no recorder session was "
+            "opened). Record the statement in your browser.",
+        )
+    if not nonce or not secrets.compare_digest(
+        _nonce_hash(nonce), verification.recording_nonce_sha256
+    ):
+        return (
+            "recording_nonce_invalid",
+            "This clip does not belong to the recording session opened on the verification "
+            "page. Record the statement again.",
+        )
+    if now > verification.recording_started_at + _recording_nonce_lifetime():
+        return (
+            "recording_nonce_expired",
+            "The recording session has expired. Record the statement again.",
+        )
+    return None
 
 
 @transaction.atomic
@@ -345,6 +449,7 @@ def _verification_record_checks(
     if result.passed:
         identity.status = IdentityStatus.PENDING
         identity.save(update_fields=["status"])
+    face_matches = identity_face_matches(identity=identity)
     audit_record(
         action="identity.verification_submitted",
         outcome="allowed" if result.passed else "denied",
@@ -360,6 +465,7 @@ def _verification_record_checks(
             "face_fraction": result.face_fraction,
             "match_distance": result.match_distance,
             "duration_s": result.duration_s,
+            "same_face_identity_ids": [match.identity_id for match in face_matches],
         },
     )
     return verification
@@ -412,6 +518,10 @@ def _verification_decide(
             "verification_id": verification.pk,
             "clip_sha256": verification.clip_sha256,
             "match_distance": verification.match_distance,
+            # Decided with this warning on screen: other verified identities with this face.
+            "same_face_identity_ids": [
+                match.identity_id for match in identity_face_matches(identity=identity)
+            ],
         },
     )
     return verification

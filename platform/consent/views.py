@@ -205,7 +205,11 @@ def verification_clip(request, pk: int):
     else:
         try:
             result = services.verification_submit_clip(
-                verification=verification, owner=request.user, data=upload.read(), source=source
+                verification=verification,
+                owner=request.user,
+                data=upload.read(),
+                source=source,
+                nonce=request.POST.get("nonce", "")[:100],
             )
         except ApplicationError as error:
             messages.error(request, error.message)
@@ -269,6 +273,7 @@ def verification_review(request, pk: int):
         {
             "verification": verification,
             "portraits": verification.identity.portraits.filter(deleted_at__isnull=True),
+            "same_face": selectors.identity_face_matches(identity=verification.identity),
             "threshold": settings.CONSENT_FACE_MATCH_THRESHOLD,
             "form": form,
         },
