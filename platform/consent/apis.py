@@ -17,6 +17,7 @@ from generator.config import EMOTIONS
 from policy.purposes import PURPOSES
 
 from . import selectors, services
+from . import verification as identity_verification
 from .models import ConsentGrant, Identity, IdentityVerification
 
 
@@ -191,7 +192,7 @@ class VerificationStartApi(APIView):
 
     @extend_schema(request=None, responses={201: VerificationOutputSerializer})
     def post(self, request, pk: int):
-        verification = services.verification_start(
+        verification = identity_verification.verification_start(
             identity=_own_identity(request, pk), owner=request.user
         )
         return Response(
@@ -219,7 +220,7 @@ class VerificationRecordingStartApi(APIView):
             pk=pk,
             identity__owner=request.user,
         )
-        verification, nonce = services.verification_recording_start(
+        verification, nonce = identity_verification.verification_recording_start(
             verification=verification, owner=request.user
         )
         body = {
@@ -257,7 +258,7 @@ class VerificationClipApi(APIView):
         clip = data.validated_data["clip"]
         if clip.size > settings.CONSENT_CLIP_MAX_BYTES:
             raise ApplicationError("clip_too_large", "The recording is too large.")
-        verification = services.verification_submit_clip(
+        verification = identity_verification.verification_submit_clip(
             verification=verification,
             owner=request.user,
             data=clip.read(),
@@ -297,7 +298,7 @@ class VerificationReviewApi(APIView):
         verification = get_object_or_404(IdentityVerification, pk=pk)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        verification = services.verification_review(
+        verification = identity_verification.verification_review(
             verification=verification, verifier=request.user, **data.validated_data
         )
         return Response(VerificationReviewOutputSerializer(verification).data)

@@ -18,7 +18,6 @@ from provenance.manifest import read_manifest
 from provenance.media import probe, video_frames_at
 from provenance.watermark import detect_watermark, sample_positions, second_look_positions
 
-
 # The first two of detection's three looks (6, then 16 frames): enough for an output uploaded as
 # it was published or re-encoded once; the third (48 frames) is for heavily attacked copies and
 # would triple the cost of every verification.

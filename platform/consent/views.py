@@ -18,6 +18,7 @@ from core.permissions import role_required
 from policy.purposes import purpose_label
 
 from . import selectors, services
+from . import verification as identity_verification
 from .forms import ClipUploadForm, GrantForm, IdentityForm, PortraitForm, VerificationReviewForm
 from .models import (
     ConsentGrant,
@@ -164,7 +165,7 @@ def verification_page(request, pk: int):
     identity = _own_identity(request, pk)
     if request.method == "POST":
         try:
-            services.verification_start(identity=identity, owner=request.user)
+            identity_verification.verification_start(identity=identity, owner=request.user)
         except ApplicationError as error:
             messages.error(request, error.message)
         return redirect("consent:verification_page", identity.pk)
@@ -204,7 +205,7 @@ def verification_clip(request, pk: int):
         messages.error(request, "The recording is too large.")
     else:
         try:
-            result = services.verification_submit_clip(
+            result = identity_verification.verification_submit_clip(
                 verification=verification,
                 owner=request.user,
                 data=upload.read(),
@@ -256,7 +257,7 @@ def verification_review(request, pk: int):
     form = VerificationReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.verification_review(
+            identity_verification.verification_review(
                 verification=verification,
                 verifier=request.user,
                 approve=form.cleaned_data["decision"] == "approve",

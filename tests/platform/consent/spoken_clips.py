@@ -71,7 +71,7 @@ def code_sentence(code: str) -> str:
 
 def pin_code(verification, code: str = SPOKEN_CODE):
     """Give a fresh verification a known code, so a clip spoken in advance can read it."""
-    from consent.services import verification_statement
+    from consent.verification import verification_statement
 
     verification.code = code
     verification.statement = verification_statement(identity=verification.identity, code=code)
@@ -86,7 +86,7 @@ def submit_recording(verification, owner, data: bytes, *, recorded_for: float = 
     from datetime import timedelta
 
     from consent.models import IdentityVerification
-    from consent.services import verification_recording_start, verification_submit_clip
+    from consent.verification import verification_recording_start, verification_submit_clip
 
     verification, nonce = verification_recording_start(verification=verification, owner=owner)
     started = verification.recording_started_at - timedelta(seconds=recorded_for)

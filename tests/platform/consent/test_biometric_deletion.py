@@ -53,7 +53,7 @@ def test_only_the_owner_deletes(active_grant, other_owner):
 def test_it_deletes_the_verification_recording_and_keeps_its_hash(
     enrolled_identity, owner, astronaut_clip, settings
 ):
-    from consent.services import verification_start
+    from consent.verification import verification_start
     from tests.platform.consent.spoken_clips import submit_recording
 
     verification = submit_recording(

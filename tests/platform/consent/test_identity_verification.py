@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from consent.models import IdentityStatus, VerificationStatus
-from consent.services import (
+from consent.verification import (
     verification_recording_start,
     verification_review,
     verification_start,

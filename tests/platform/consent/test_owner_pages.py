@@ -132,7 +132,7 @@ def test_the_generation_list_downloads_as_csv(client, active_grant, owner, reque
 def test_the_verifier_queue_lists_clips_waiting(
     client, login, verifier, enrolled_identity, owner, astronaut_clip
 ):
-    from consent.services import verification_start
+    from consent.verification import verification_start
     from tests.platform.consent.spoken_clips import pin_code, submit_recording
 
     verification = pin_code(verification_start(identity=enrolled_identity, owner=owner))

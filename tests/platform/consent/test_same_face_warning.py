@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from consent.models import Identity, IdentityStatus, IdentityVerification, VerificationStatus
-from consent.services import verification_review, verification_start
+from consent.verification import verification_review, verification_start
 from tests.platform.consent.spoken_clips import pin_code, submit_recording
 
 pytestmark = pytest.mark.django_db

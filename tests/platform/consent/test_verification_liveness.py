@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from consent.models import VerificationStatus
-from consent.services import verification_start
+from consent.verification import verification_start
 from tests.platform.consent.spoken_clips import (
     SPOKEN_CODE,
     code_sentence,

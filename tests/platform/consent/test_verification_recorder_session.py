@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from consent.models import IdentityVerification, VerificationStatus
-from consent.services import (
+from consent.verification import (
     verification_recording_start,
     verification_start,
     verification_submit_clip,

@@ -188,7 +188,7 @@ def _demo_verify(identity, owner, verifier, portrait_bytes: bytes) -> None:
     clip (motion, speech, the code heard), and the verifier's reason says plainly that this was
     a demo approval. The recogniser may miss a synthetic digit: then a fresh code is tried.
     """
-    from consent import services as consent
+    from consent import verification as consent
 
     for attempt in range(1, VERIFY_ATTEMPTS + 1):
         verification = consent.verification_start(identity=identity, owner=owner)
