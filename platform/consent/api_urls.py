@@ -33,6 +33,11 @@ urlpatterns = [
         name="api-verification-clip",
     ),
     path(
+        "verifications/<int:pk>/recording",
+        apis.VerificationRecordingStartApi.as_view(),
+        name="api-verification-recording",
+    ),
+    path(
         "verifications/<int:pk>/review",
         apis.VerificationReviewApi.as_view(),
         name="api-verification-review",

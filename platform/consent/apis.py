@@ -17,6 +17,7 @@ from generator.config import EMOTIONS
 from policy.purposes import PURPOSES
 
 from . import selectors, services
+from . import verification as identity_verification
 from .models import ConsentGrant, Identity, IdentityVerification
 from .parties import MAX_NAMES, grant_parties_resolve, organisations_reach
 
@@ -114,6 +115,25 @@ class VerificationOutputSerializer(serializers.Serializer):
     review_reason = serializers.CharField()
 
 
+class FaceMatchSerializer(serializers.Serializer):
+    identity_id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    owner_username = serializers.CharField()
+    distance = serializers.FloatField()
+
+
+class VerificationReviewOutputSerializer(VerificationOutputSerializer):
+    """What a verifier sees: the owner's view plus other verified identities with this face
+    (never shown to the owner: it would tell them who else is enrolled)."""
+
+    same_face_identities = serializers.SerializerMethodField()
+
+    @extend_schema_field(FaceMatchSerializer(many=True))
+    def get_same_face_identities(self, verification) -> list[dict]:
+        matches = selectors.identity_face_matches(identity=verification.identity)
+        return FaceMatchSerializer(matches, many=True).data
+
+
 class IdentityListApi(APIView):
     permission_classes = [IsOwner]
 
@@ -191,7 +211,7 @@ class VerificationStartApi(APIView):
 
     @extend_schema(request=None, responses={201: VerificationOutputSerializer})
     def post(self, request, pk: int):
-        verification = services.verification_start(
+        verification = identity_verification.verification_start(
             identity=_own_identity(request, pk), owner=request.user
         )
         return Response(
@@ -199,8 +219,40 @@ class VerificationStartApi(APIView):
         )
 
 
+class VerificationRecordingStartApi(APIView):
+    """The recorder page calls this as recording starts: the nonce its clip must carry."""
+
+    permission_classes = [IsOwner]
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ConsentVerificationRecordingOutput"
+
+        nonce = serializers.CharField()
+        started_at = serializers.DateTimeField()
+        max_seconds = serializers.FloatField()
+
+    @extend_schema(request=None, responses={201: OutputSerializer})
+    def post(self, request, pk: int):
+        verification = get_object_or_404(
+            IdentityVerification.objects.select_related("identity"),
+            pk=pk,
+            identity__owner=request.user,
+        )
+        verification, nonce = identity_verification.verification_recording_start(
+            verification=verification, owner=request.user
+        )
+        body = {
+            "nonce": nonce,
+            "started_at": verification.recording_started_at,
+            "max_seconds": settings.CONSENT_CLIP_MAX_SECONDS,
+        }
+        return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
 class VerificationClipApi(APIView):
-    """The recorded clip; `source` is "recording" unless uploads are switched on."""
+    """The recorded clip; `source` is "recording" (with the recorder session's `nonce`) unless
+    uploads are switched on."""
 
     permission_classes = [IsOwner]
     parser_classes = [MultiPartParser, FormParser]
@@ -211,6 +263,7 @@ class VerificationClipApi(APIView):
 
         clip = serializers.FileField()
         source = serializers.ChoiceField(choices=["recording", "upload"], default="recording")
+        nonce = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
 
     @extend_schema(request=InputSerializer, responses={200: VerificationOutputSerializer})
     def post(self, request, pk: int):
@@ -224,11 +277,12 @@ class VerificationClipApi(APIView):
         clip = data.validated_data["clip"]
         if clip.size > settings.CONSENT_CLIP_MAX_BYTES:
             raise ApplicationError("clip_too_large", "The recording is too large.")
-        verification = services.verification_submit_clip(
+        verification = identity_verification.verification_submit_clip(
             verification=verification,
             owner=request.user,
             data=clip.read(),
             source=data.validated_data["source"],
+            nonce=data.validated_data["nonce"],
         )
         return Response(VerificationOutputSerializer(verification).data)
 
@@ -236,10 +290,10 @@ class VerificationClipApi(APIView):
 class VerificationPendingApi(APIView):
     permission_classes = [IsVerifier]
 
-    @extend_schema(responses={200: VerificationOutputSerializer(many=True)})
+    @extend_schema(responses={200: VerificationReviewOutputSerializer(many=True)})
     def get(self, request):
         return Response(
-            VerificationOutputSerializer(selectors.verification_queue(), many=True).data
+            VerificationReviewOutputSerializer(selectors.verification_queue(), many=True).data
         )
 
 
@@ -253,15 +307,20 @@ class VerificationReviewApi(APIView):
         approve = serializers.BooleanField()
         reason = serializers.CharField(max_length=2000)
 
-    @extend_schema(request=InputSerializer, responses={200: VerificationOutputSerializer})
+    @extend_schema(responses={200: VerificationReviewOutputSerializer})
+    def get(self, request, pk: int):
+        verification = get_object_or_404(IdentityVerification, pk=pk)
+        return Response(VerificationReviewOutputSerializer(verification).data)
+
+    @extend_schema(request=InputSerializer, responses={200: VerificationReviewOutputSerializer})
     def post(self, request, pk: int):
         verification = get_object_or_404(IdentityVerification, pk=pk)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        verification = services.verification_review(
+        verification = identity_verification.verification_review(
             verification=verification, verifier=request.user, **data.validated_data
         )
-        return Response(VerificationOutputSerializer(verification).data)
+        return Response(VerificationReviewOutputSerializer(verification).data)
 
 
 class GrantScopeSerializer(serializers.Serializer):

@@ -114,6 +114,10 @@ class IdentityVerification(models.Model):
         choices=VerificationStatus.choices,
         default=VerificationStatus.AWAITING_CLIP,
     )
+    # The in-browser recorder's session: a single-use nonce (only its hash is kept) issued when
+    # recording starts, so a clip labelled "recording" must come from this page, in this time.
+    recording_nonce_sha256 = models.CharField(max_length=64, blank=True)
+    recording_started_at = models.DateTimeField(null=True, blank=True)
     clip = models.FileField(upload_to=clip_upload_to, max_length=200, blank=True)
     clip_sha256 = models.CharField(max_length=64, blank=True)
     clip_source = models.CharField(max_length=16, blank=True)  # "recording" or "upload"

@@ -92,6 +92,43 @@ def protected_identities() -> list[tuple[Identity, np.ndarray]]:
     return rows
 
 
+# dlib's own "same person" distance (99.4% on LFW): this feeds a warning a verifier reads, so
+# it errs towards showing a match rather than the stricter enrolment threshold.
+SAME_FACE_MAX_DISTANCE = 0.6
+
+
+@dataclass(frozen=True)
+class FaceMatch:
+    """Another verified identity whose reference face looks like the same person."""
+
+    identity_id: int
+    display_name: str
+    owner_username: str
+    distance: float  # between the two reference descriptors; lower is closer
+
+
+def identity_face_matches(*, identity: Identity) -> list[FaceMatch]:
+    """Other verified identities (any owner's) with the same face as `identity`, closest first:
+    a face verified once already is someone else's identity unless a verifier finds otherwise."""
+    reference = identity_reference_descriptor(identity=identity)
+    if reference is None:
+        return []
+    matches = []
+    others = Identity.objects.filter(
+        status=IdentityStatus.VERIFIED, reference_descriptor__isnull=False
+    ).exclude(pk=identity.pk)
+    for other in others.select_related("owner"):
+        descriptor = identity_reference_descriptor(identity=other)
+        if descriptor is None:
+            continue
+        distance = float(np.linalg.norm(descriptor - reference))
+        if distance <= SAME_FACE_MAX_DISTANCE:
+            matches.append(
+                FaceMatch(other.pk, other.display_name, other.owner.get_username(), distance)
+            )
+    return sorted(matches, key=lambda match: match.distance)
+
+
 def receipt_for_grant(*, grant: ConsentGrant) -> ConsentReceipt | None:
     """The newest receipt for this grant version (the revocation receipt once revoked)."""
     return grant.receipts.order_by("-created_at", "-pk").first()

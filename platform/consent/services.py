@@ -1,15 +1,12 @@
-"""Writes for the consent app: identities, enrolment, verification, grants, receipts, revocation
-and biometric deletion. Each service writes its audit event in its own transaction."""
+"""Writes for the consent app: identities, enrolment, grants, receipts, revocation and biometric
+deletion (identity verification is in consent.verification). Each service writes its audit event
+in its own transaction."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
-import tempfile
-import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -19,19 +16,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organisation, Role, User
-from accounts.services import verifier_required
 from audit.services import audit_record
 from consent import receipts
-from consent.clip_checks import ClipCheckSettings, clip_check
 from consent.models import (
     ConsentGrant,
     ConsentReceipt,
     Identity,
     IdentityStatus,
-    IdentityVerification,
     ReceiptEvent,
     ReferencePortrait,
-    VerificationStatus,
 )
 from consent.selectors import grant_series_current, identity_reference_descriptor
 from consent.signals import identity_biometrics_deleted
@@ -44,10 +37,6 @@ from generator.face_analysis import analyse_portrait, descriptor_distance, load_
 from policy.purposes import PURPOSES, purpose_label
 
 logger = logging.getLogger(__name__)
-
-# Unambiguous characters only: the owner reads the code aloud and a verifier compares it by ear.
-CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"
-CODE_LENGTH = 8
 
 
 def _require_owner(identity: Identity, owner: User) -> None:
@@ -206,218 +195,6 @@ def identity_likeness_protection_set(*, identity: Identity, owner: User, enabled
         details={"identity_id": identity.pk, "enabled": identity.likeness_protection},
     )
     return identity
-
-
-# --- identity verification --------------------------------------------------------------------
-
-
-def verification_statement(*, identity: Identity, code: str) -> str:
-    """The words the owner reads aloud: who they are, who runs the platform, what it may do."""
-    return (
-        f"My name is {identity.display_name}. I am the holder of the account "
-        f"'{identity.owner.get_username()}' and the person in its reference portraits. "
-        f"I ask {settings.PLATFORM_OPERATOR} to make talking-face videos with my likeness, "
-        "only for the people, organisations and purposes I name in my consent grants, "
-        "only until they expire or I withdraw my consent, and I know I can withdraw it at any "
-        f"time. My one-time code is {' '.join(code)}."
-    )
-
-
-@transaction.atomic
-def verification_start(*, identity: Identity, owner: User) -> IdentityVerification:
-    """Issue a statement with a fresh one-time code (valid 15 minutes); earlier unused codes die."""
-    _require_owner(identity, owner)
-    identity = Identity.objects.select_for_update().get(pk=identity.pk)
-    if identity.reference_descriptor is None:
-        raise ApplicationError(
-            "no_reference_portrait", "Enrol a reference portrait before verifying your identity."
-        )
-    if identity.status == IdentityStatus.VERIFIED:
-        raise ApplicationError("already_verified", "This identity is already verified.")
-    if identity.status == IdentityStatus.PENDING:
-        raise ApplicationError(
-            "verification_pending", "Your recording is waiting for a verifier already."
-        )
-    now = timezone.now()
-    identity.verifications.filter(
-        status=VerificationStatus.AWAITING_CLIP, code_used_at__isnull=True
-    ).update(code_expires_at=now)
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    verification = IdentityVerification(
-        identity=identity,
-        statement=verification_statement(identity=identity, code=code),
-        code=code,
-        code_expires_at=now + timedelta(minutes=settings.CONSENT_CODE_MINUTES),
-    )
-    verification.full_clean()
-    verification.save()
-    audit_record(
-        action="identity.verification_started",
-        actor=owner,
-        subject_type="identity",
-        subject_id=identity.pk,
-        details={"verification_id": verification.pk},
-    )
-    return verification
-
-
-def verification_submit_clip(
-    *, verification: IdentityVerification, owner: User, data: bytes, source: str
-) -> IdentityVerification:
-    """Take the owner's recording, burn the code, run the automatic checks.
-
-    Passing clips wait for a verifier; failing ones are kept with their reasons and the owner
-    starts again with a new code. `source` is "recording" (MediaRecorder) or "upload".
-    """
-    identity = verification.identity
-    _require_owner(identity, owner)
-    if source not in ("recording", "upload"):
-        raise ApplicationError("invalid_source", "Unknown clip source.")
-    if source == "upload" and not settings.CONSENT_ALLOW_CLIP_UPLOAD:
-        raise ApplicationError(
-            "upload_not_allowed", "Record the statement in your browser; uploads are switched off."
-        )
-    if not data:
-        raise ApplicationError("empty_clip", "The recording is empty.")
-    if len(data) > settings.CONSENT_CLIP_MAX_BYTES:
-        raise ApplicationError("clip_too_large", "The recording is too large.")
-    _code_burn(verification=verification, owner=owner)
-
-    reference = identity_reference_descriptor(identity=identity)
-    check_settings = ClipCheckSettings(
-        sample_frames=settings.CONSENT_CLIP_SAMPLE_FRAMES,
-        min_face_fraction=settings.CONSENT_CLIP_MIN_FACE_FRACTION,
-        match_threshold=settings.CONSENT_FACE_MATCH_THRESHOLD,
-        min_seconds=settings.CONSENT_CLIP_MIN_SECONDS,
-        max_seconds=settings.CONSENT_CLIP_MAX_SECONDS,
-        max_bytes=settings.CONSENT_CLIP_MAX_BYTES,
-    )
-    # The checks decode the clip from a private temporary file (never the web-served tree).
-    with tempfile.NamedTemporaryFile(suffix=".clip") as handle:
-        handle.write(data)
-        handle.flush()
-        result = clip_check(Path(handle.name), reference, check_settings)
-    return _verification_record_checks(
-        verification=verification, owner=owner, data=data, source=source, result=result
-    )
-
-
-def _code_burn(*, verification: IdentityVerification, owner: User) -> None:
-    """Use the one-time code, or refuse (recorded) if it is stale or used."""
-    with transaction.atomic():
-        locked = IdentityVerification.objects.select_for_update().get(pk=verification.pk)
-        now = timezone.now()
-        problem = None
-        if locked.code_used_at is not None or locked.status != VerificationStatus.AWAITING_CLIP:
-            problem = ("code_used", "This code was already used. Start again for a new code.")
-        elif now >= locked.code_expires_at:
-            problem = ("code_expired", "This code has expired. Start again for a new code.")
-        if problem is None:
-            locked.code_used_at = now
-            locked.save(update_fields=["code_used_at"])
-            verification.code_used_at = now
-            return
-    audit_record(
-        action="identity.verification_submitted",
-        outcome="denied",
-        actor=owner,
-        subject_type="identity",
-        subject_id=verification.identity_id,
-        reason=problem[1],
-        details={"verification_id": verification.pk, "failures": [problem[0]]},
-    )
-    raise ApplicationError(*problem)
-
-
-@transaction.atomic
-def _verification_record_checks(
-    *, verification: IdentityVerification, owner: User, data: bytes, source: str, result
-) -> IdentityVerification:
-    verification = IdentityVerification.objects.select_for_update().get(pk=verification.pk)
-    identity = Identity.objects.select_for_update().get(pk=verification.identity_id)
-    verification.clip.save(f"clip-{uuid.uuid4().hex}.webm", ContentFile(data), save=False)
-    verification.clip_sha256 = hashlib.sha256(data).hexdigest()
-    verification.clip_source = source
-    verification.checks = result.as_json()
-    verification.match_distance = result.match_distance
-    verification.submitted_at = timezone.now()
-    verification.status = (
-        VerificationStatus.PENDING_REVIEW if result.passed else VerificationStatus.CHECKS_FAILED
-    )
-    verification.save()
-    if result.passed:
-        identity.status = IdentityStatus.PENDING
-        identity.save(update_fields=["status"])
-    audit_record(
-        action="identity.verification_submitted",
-        outcome="allowed" if result.passed else "denied",
-        actor=owner,
-        subject_type="identity",
-        subject_id=identity.pk,
-        reason="; ".join(result.failures),
-        details={
-            "verification_id": verification.pk,
-            "clip_sha256": verification.clip_sha256,
-            "source": source,
-            "failures": result.failure_codes,
-            "face_fraction": result.face_fraction,
-            "match_distance": result.match_distance,
-            "duration_s": result.duration_s,
-        },
-    )
-    return verification
-
-
-def verification_review(
-    *, verification: IdentityVerification, verifier: User, approve: bool, reason: str
-) -> IdentityVerification:
-    """A verifier approves or rejects a clip that passed the automatic checks."""
-    verifier_required(
-        user=verifier,
-        action="identity.review",
-        subject_type="identity",
-        subject_id=verification.identity_id,
-        message="Only verifiers review identities.",
-    )
-    return _verification_decide(
-        verification=verification, verifier=verifier, approve=approve, reason=reason
-    )
-
-
-@transaction.atomic
-def _verification_decide(
-    *, verification: IdentityVerification, verifier: User, approve: bool, reason: str
-) -> IdentityVerification:
-    verification = IdentityVerification.objects.select_for_update().get(pk=verification.pk)
-    identity = Identity.objects.select_for_update().get(pk=verification.identity_id)
-    if verification.status != VerificationStatus.PENDING_REVIEW:
-        raise ApplicationError("not_reviewable", "This verification is not waiting for review.")
-    if not reason.strip():
-        raise ApplicationError("reason_required", "Give a reason for your decision.")
-    if identity.owner_id == verifier.pk:
-        raise ApplicationError("own_identity", "You cannot verify your own identity.")
-    now = timezone.now()
-    verification.status = VerificationStatus.APPROVED if approve else VerificationStatus.REJECTED
-    verification.reviewed_by = verifier
-    verification.reviewed_at = now
-    verification.review_reason = reason.strip()
-    verification.save()
-    identity.status = IdentityStatus.VERIFIED if approve else IdentityStatus.REJECTED
-    identity.verified_at = now if approve else None
-    identity.save(update_fields=["status", "verified_at"])
-    audit_record(
-        action="identity.verified" if approve else "identity.rejected",
-        actor=verifier,
-        subject_type="identity",
-        subject_id=identity.pk,
-        reason=verification.review_reason,
-        details={
-            "verification_id": verification.pk,
-            "clip_sha256": verification.clip_sha256,
-            "match_distance": verification.match_distance,
-        },
-    )
-    return verification
 
 
 # --- consent grants ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from core.permissions import role_required
 from policy.purposes import purpose_label
 
 from . import selectors, services
+from . import verification as identity_verification
 from .forms import ClipUploadForm, GrantForm, IdentityForm, PortraitForm, VerificationReviewForm
 from .models import (
     ConsentGrant,
@@ -165,7 +166,7 @@ def verification_page(request, pk: int):
     identity = _own_identity(request, pk)
     if request.method == "POST":
         try:
-            services.verification_start(identity=identity, owner=request.user)
+            identity_verification.verification_start(identity=identity, owner=request.user)
         except ApplicationError as error:
             messages.error(request, error.message)
         return redirect("consent:verification_page", identity.pk)
@@ -205,8 +206,12 @@ def verification_clip(request, pk: int):
         messages.error(request, "The recording is too large.")
     else:
         try:
-            result = services.verification_submit_clip(
-                verification=verification, owner=request.user, data=upload.read(), source=source
+            result = identity_verification.verification_submit_clip(
+                verification=verification,
+                owner=request.user,
+                data=upload.read(),
+                source=source,
+                nonce=request.POST.get("nonce", "")[:100],
             )
         except ApplicationError as error:
             messages.error(request, error.message)
@@ -253,7 +258,7 @@ def verification_review(request, pk: int):
     form = VerificationReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.verification_review(
+            identity_verification.verification_review(
                 verification=verification,
                 verifier=request.user,
                 approve=form.cleaned_data["decision"] == "approve",
@@ -270,6 +275,7 @@ def verification_review(request, pk: int):
         {
             "verification": verification,
             "portraits": verification.identity.portraits.filter(deleted_at__isnull=True),
+            "same_face": selectors.identity_face_matches(identity=verification.identity),
             "threshold": settings.CONSENT_FACE_MATCH_THRESHOLD,
             "form": form,
         },

@@ -11,6 +11,14 @@ import av
 import numpy as np
 import pytest
 
+from tests.platform.consent.spoken_clips import (
+    SPOKEN_CODE,
+    WRONG_CODE,
+    astronaut_moving,
+    code_sentence,
+    speaking_clip_bytes,
+)
+
 
 def image_bytes(image: np.ndarray, fmt: str = "PNG") -> bytes:
     from PIL import Image
@@ -87,10 +95,27 @@ def faceless_png() -> bytes:
 
 @pytest.fixture(scope="session")
 def astronaut_clip() -> bytes:
-    """4 s of the astronaut "reading" (her photo, slightly shifted frame to frame)."""
-    base = _astronaut()
-    frames = [np.roll(base, shift, axis=1) for shift in (0, 2, 4, 2)]
-    return clip_bytes(frames, seconds=4.0)
+    """The astronaut "reading" her code aloud: her photo moving, espeak-ng's voice saying
+    SPOKEN_CODE (the code `pin_code` gives a verification)."""
+    return speaking_clip_bytes(astronaut_moving(_astronaut()), code_sentence(SPOKEN_CODE))
+
+
+@pytest.fixture(scope="session")
+def wrong_code_clip() -> bytes:
+    """The same, reading another code."""
+    return speaking_clip_bytes(astronaut_moving(_astronaut()), code_sentence(WRONG_CODE))
+
+
+@pytest.fixture(scope="session")
+def silent_astronaut_clip() -> bytes:
+    """The moving astronaut with no sound track at all."""
+    return clip_bytes(astronaut_moving(_astronaut()), seconds=4.0)
+
+
+@pytest.fixture(scope="session")
+def still_astronaut_clip() -> bytes:
+    """The photo held still (one frame repeated) while the code is read: a still image."""
+    return speaking_clip_bytes([_astronaut()], code_sentence(SPOKEN_CODE))
 
 
 @pytest.fixture(scope="session")

@@ -53,13 +53,11 @@ def test_only_the_owner_deletes(active_grant, other_owner):
 def test_it_deletes_the_verification_recording_and_keeps_its_hash(
     enrolled_identity, owner, astronaut_clip, settings
 ):
-    from consent.services import verification_start, verification_submit_clip
+    from consent.verification import verification_start
+    from tests.platform.consent.spoken_clips import submit_recording
 
-    verification = verification_submit_clip(
-        verification=verification_start(identity=enrolled_identity, owner=owner),
-        owner=owner,
-        data=astronaut_clip,
-        source="recording",
+    verification = submit_recording(
+        verification_start(identity=enrolled_identity, owner=owner), owner, astronaut_clip
     )
     clip_path = settings.MEDIA_ROOT / verification.clip.name
     assert clip_path.exists()

@@ -1,6 +1,7 @@
 """The owner's journey in a real browser (Playwright driving Debian's Chromium): enrol, record
-the statement (the fake camera shows no face, so the automatic check says so), upload a clip of
-the enrolled face, a verifier approves, the owner grants consent, downloads the signed receipt,
+the statement (the recorder opens its server session; the fake camera shows no face, so the
+automatic check says so), upload a clip of the enrolled face reading the code, a verifier
+approves, the owner grants consent, downloads the signed receipt,
 and withdraws consent with one click."""
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def test_owner_enrols_records_is_verified_grants_and_revokes(
     from playwright.sync_api import expect
 
     from consent.models import ConsentGrant, Identity
+    from tests.platform.consent.spoken_clips import pin_code
 
     settings.CONSENT_ALLOW_CLIP_UPLOAD = True
     page.set_default_timeout(TIMEOUT_MS)
@@ -81,9 +83,14 @@ def test_owner_enrols_records_is_verified_grants_and_revokes(
     identity = Identity.objects.get(owner=owner)
     recorded = identity.verifications.get(code=code)
     assert (recorded.clip_source, recorded.status) == ("recording", "checks_failed")
+    assert recorded.checks["recording_seconds"] > 4  # the recorder's session, opened at start
+    assert "clip_timing" not in recorded.checks["failure_codes"]
 
-    # A new code, and a clip of the enrolled face uploaded (allowed by the setting here).
+    # A new code, and a clip of the enrolled face uploaded (allowed by the setting here); the
+    # code is pinned to the one the clip's synthetic voice reads.
     page.click("#verification-start")
+    expect(page.locator("#code")).not_to_have_text(code)
+    pin_code(identity.verifications.order_by("-pk").first())
     clip = tmp_path / "statement.webm"
     clip.write_bytes(astronaut_clip)
     page.set_input_files("#id_clip", str(clip))

@@ -132,12 +132,11 @@ def test_the_generation_list_downloads_as_csv(client, active_grant, owner, reque
 def test_the_verifier_queue_lists_clips_waiting(
     client, login, verifier, enrolled_identity, owner, astronaut_clip
 ):
-    from consent.services import verification_start, verification_submit_clip
+    from consent.verification import verification_start
+    from tests.platform.consent.spoken_clips import pin_code, submit_recording
 
-    verification = verification_start(identity=enrolled_identity, owner=owner)
-    verification_submit_clip(
-        verification=verification, owner=owner, data=astronaut_clip, source="recording"
-    )
+    verification = pin_code(verification_start(identity=enrolled_identity, owner=owner))
+    submit_recording(verification, owner, astronaut_clip)
     login(client, verifier)
     queue = client.get(reverse("consent:verification_queue")).content.decode()
     assert reverse("consent:verification_review", args=[verification.pk]) in queue

@@ -1,4 +1,6 @@
 // Records the owner reading the verification statement (MediaRecorder, WebM) and posts it.
+// As recording starts it opens a recorder session on the server (a single-use nonce); the clip
+// is sent with that nonce, and the server checks its length against the session's age.
 // Served as a file because the CSP forbids inline scripts.
 (function () {
   "use strict";
@@ -9,11 +11,13 @@
   const stopButton = document.getElementById("record-stop");
   const status = document.getElementById("record-status");
   const uploadUrl = root.dataset.uploadUrl;
+  const sessionUrl = root.dataset.sessionUrl;
   const maxSeconds = Number(root.dataset.maxSeconds || "60");
   const csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
   let recorder = null;
   let chunks = [];
   let stopTimer = null;
+  let nonce = "";
 
   function say(text) { status.textContent = text; }
 
@@ -26,6 +30,7 @@
     say("Sending and checking your recording…");
     const body = new FormData();
     body.append("source", "recording");
+    body.append("nonce", nonce);
     body.append("clip", blob, "recording.webm");
     try {
       const response = await fetch(uploadUrl, {
@@ -52,6 +57,20 @@
       stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
     } catch (error) {
       say("Camera or microphone not available: " + error.message);
+      return;
+    }
+    try {
+      const response = await fetch(sessionUrl, {
+        method: "POST",
+        headers: { "X-CSRFToken": csrf },
+        credentials: "same-origin",
+      });
+      const answer = await response.json();
+      if (!response.ok) throw new Error(answer.error ? answer.error.message : response.statusText);
+      nonce = answer.nonce;
+    } catch (error) {
+      stream.getTracks().forEach((track) => track.stop());
+      say("Could not start the recording: " + error.message);
       return;
     }
     preview.srcObject = stream;
