@@ -53,7 +53,7 @@ class FaceGeometry:
     """Amplitudes of the latent units, in inter-ocular distances unless said otherwise."""
 
     max_mouth_gap: float = 0.5  # inner-lip gap at jaw_open = 1
-    rest_gap_kept: float = 0.3  # share of the portrait's own lip gap kept at rest (identity)
+    rest_gap_kept: float = 0.3  # share of a toothy smile's own gap kept at rest (identity)
     jaw_dead_zone: float = 0.06  # jaw_open below this keeps the lips closed (breath, noise)
     upper_lip_share: float = 0.22  # of the gap taken by the upper lip moving up
     degrees_per_unit: float = 10.0  # yaw / pitch latent unit
@@ -79,8 +79,16 @@ class MouthPose:
 class FaceDeformer:
     """Precomputes a portrait's per-vertex bases; `displacement(latent)` per frame."""
 
-    def __init__(self, mesh: WarpMesh, iod: float, geometry: FaceGeometry = FaceGeometry()):
+    def __init__(
+        self,
+        mesh: WarpMesh,
+        iod: float,
+        geometry: FaceGeometry = FaceGeometry(),
+        *,
+        shows_teeth: bool = False,
+    ):
         self.geometry = geometry
+        self._shows_teeth = shows_teeth
         self.mesh = mesh
         self.iod = iod
         rest = mesh.rest
@@ -143,6 +151,9 @@ class FaceDeformer:
         # Gap profile across the mouth: full in the middle, closed at the inner corners.
         shape = np.sqrt(np.clip(1.0 - ((xs - centre) / half) ** 2, 0.0, 1.0))
         self._rest_gap = lower_y - upper_y  # (F,) portrait's own gap at each vertex's column
+        # A smile showing teeth keeps part of its gap at rest (closing it over the teeth changes
+        # who the face looks like); a mouth open on darkness closes fully.
+        self._kept = self.geometry.rest_gap_kept if self._shows_teeth else 0.0
         self._gap_shape = shape
         self._mouth_centre = centre
 
@@ -195,7 +206,9 @@ class FaceDeformer:
             low_y = np.maximum(np.interp(xs, lower[ol, 0], lower[ol, 1]), up_y)
             half = max(2.0, (hi - lo) / 2.0)
             bump = np.clip(1.0 - ((xs - (lo + hi) / 2.0) / half) ** 2, 0.0, 1.0)  # 0 at corners
-            height = (low_y - up_y) * bump  # (F,) lid travel at each vertex's column
+            # Lid travel at each vertex's column: the opening, plus a little so that the lids
+            # meet with no sliver of eye left between them at the warp's 2-px grid.
+            height = (low_y - up_y + 0.025 * self.iod) * bump  # (F,)
             above = (up_y - face[:, 1]) / (0.3 * self.iod)  # 0 at the lid edge, 1 well above
             lid_skin = np.where(
                 (above >= -0.05) & (above < 1.0), (1.0 - np.clip(above, 0.0, 1.0)) ** 2, 0.0
@@ -256,7 +269,7 @@ class FaceDeformer:
         opening = jaw * g.max_mouth_gap * iod
         gap = opening * self._gap_shape  # (F,)
         up, low = self._upper_lip, self._lower_lip
-        closing = (1.0 - g.rest_gap_kept) * self._rest_gap / 2.0  # (F,)
+        closing = (1.0 - self._kept) * self._rest_gap / 2.0  # (F,)
         moves[up, 1] += closing[up] - g.upper_lip_share * gap[up]
         lip_drop = (1.0 - g.upper_lip_share) * opening
         chin_share = min(self._chin_share, self._chin_limit / max(lip_drop, 1e-6))
@@ -323,8 +336,14 @@ class _Eye:
         span = np.maximum(self.low_y[iris] - self.up_y[iris], 1e-3)
         t = np.clip((rest[iris, 1] - self.up_y[iris]) / span, 0.0, 1.0)
         squeeze = top + t * (bottom - top) - rest[iris, 1]
-        moves[iris, 0] += gaze[0] * (1.0 - blink)
-        moves[iris, 1] += squeeze + gaze[1] * (1.0 - blink)
+        # Iris points under a lid (the iris is larger than the opening) stay: moving them
+        # would drag lid skin and lashes with the gaze.
+        opened = np.clip((rest[iris, 1] - self.up_y[iris]) / 2.0, 0.0, 1.0) * np.clip(
+            (self.low_y[iris] - rest[iris, 1]) / 2.0, 0.0, 1.0
+        )
+        follow = opened * (1.0 - blink)
+        moves[iris, 0] += gaze[0] * follow
+        moves[iris, 1] += squeeze + gaze[1] * follow
 
 
 def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:

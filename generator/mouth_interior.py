@@ -19,7 +19,7 @@ from generator.deformation import LOWER_INNER_LIP, OUTER_LIP, UPPER_INNER_LIP, M
 
 _THROAT = np.array([96, 38, 42], np.float32)
 _TONGUE = np.array([172, 88, 92], np.float32)
-_TEETH = np.array([222, 214, 200], np.float32)
+_TEETH = np.array([226, 212, 190], np.float32)
 _LIPS_REFERENCE_LUMA = 150.0  # luma of lips in an evenly lit colour portrait
 
 
@@ -45,6 +45,11 @@ class MouthInterior:
         rng = np.random.default_rng(0)
         self._grain = rng.normal(0.0, 1.0, canvas.shape[:2]).astype(np.float32)  # canvas-fixed
         self._own_teeth = self._teeth_from(canvas, face)
+
+    @property
+    def own_teeth(self) -> bool:
+        """Whether the portrait shows its own teeth (they are reused in the interior)."""
+        return self._own_teeth is not None
 
     def _teeth_from(self, canvas: np.ndarray, face: np.ndarray) -> np.ndarray | None:
         """The portrait's own upper teeth as a (h, w, 3) strip, if it shows them clearly."""
@@ -100,15 +105,19 @@ class MouthInterior:
         wide = np.clip(gap / (0.25 * self.iod), 0.0, 1.0)
         tongue = np.clip((depth - 0.5) / 0.3, 0.0, 1.0) * wide * np.sqrt(across)
         colour += (_TONGUE - colour) * (0.8 * tongue)[..., None]
-        upper_h = np.minimum(0.11 * self.iod, 0.55 * gap) * np.sqrt(across)  # (w,)
+        upper_h = np.minimum(0.085 * self.iod, 0.45 * gap) * np.sqrt(across)  # (w,)
         lower_h = (
             np.minimum(0.07 * self.iod, 0.3 * gap)
             * np.clip((gap - 0.12 * self.iod) / (0.1 * self.iod), 0, 1)
             * across
         )
         upper_teeth = np.clip((upper_h - below_top) / 1.2, 0.0, 1.0)
+        upper_teeth *= 0.75 + 0.25 * np.clip(below_top / 2.0, 0.0, 1.0)  # lip's shadow on them
         lower_teeth = np.clip((lower_h - above_bottom) / 1.2, 0.0, 1.0)
-        teeth = _TEETH * (0.92 + 0.08 * across)[:, None]  # (w, 3) a little darker sideways
+        # Teeth darken toward the corners and between the incisors (about 0.09 iod wide), so
+        # the band reads as teeth, not a plate.
+        tooth = 0.5 + 0.5 * np.cos(2 * np.pi * (xs - centre) / (0.09 * self.iod))
+        teeth = _TEETH * (0.7 + 0.25 * across - 0.06 * (1.0 - tooth) * across)[:, None]  # (w, 3)
         colour += (teeth - colour) * upper_teeth[..., None]
         colour += (teeth * 0.85 - colour) * lower_teeth[..., None]
         if self._own_teeth is not None:

@@ -44,11 +44,11 @@ class FaceRenderer:
         zoom = max(1.0, float(head_distance))
         centre = (CANVAS / 2.0, float(analysis.mesh[4, 1]))  # about the nose tip's height
         self._warp = MeshWarp(mesh, zoom=zoom, centre=centre)
-        self._deformer = FaceDeformer(mesh, iod, geometry)
-        far = min(1.0, float(head_distance))
-        self._far_scale = far - 1.0  # added to the latent's own scale channel
         blur = float(np.clip(0.45 * analysis.source_scale - 0.25, 0.0, 2.5))
         self._mouth = MouthInterior(analysis.aligned, analysis.mesh, iod, blur)
+        self._deformer = FaceDeformer(mesh, iod, geometry, shows_teeth=self._mouth.own_teeth)
+        far = min(1.0, float(head_distance))
+        self._far_scale = far - 1.0  # added to the latent's own scale channel
         self._canvas_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def source_map(self, latent: np.ndarray) -> tuple[np.ndarray, list[MouthPose]]:
