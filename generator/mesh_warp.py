@@ -23,8 +23,8 @@ from scipy.spatial import Delaunay
 
 from generator.face_analysis import CANVAS
 
-GRID = 256  # displacement grid side; the canvas is 2x finer and the field is smooth
-INVERSE_STEPS = 3  # Newton steps inverting the forward field
+GRID = 256  # displacement grid side; the canvas is 2x finer (a closing lid needs it)
+INVERSE_STEPS = 3  # Newton steps inverting the forward field (2 leave folds at 15 degrees)
 MAX_STEP = np.float32(12.0)  # pixels: a Newton step never jumps further (near-singular spots)
 FACE_OVAL = np.array(
     [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377]
@@ -140,10 +140,26 @@ class MeshWarp:
             centre[0] + (full - centre[0]) / zoom, centre[1] + (full - centre[1]) / zoom
         )
         self._identity = np.stack([xs_full, ys_full], axis=-1).astype(np.float32)  # (512, 512, 2)
+        # Output pixels off the support of the moving vertices always map to themselves; only
+        # this box (whole grid cells, two cells of zero margin) is computed and warped per frame.
+        moving = mesh.head_weight > 0
+        moving[: mesh.face_count] = True
+        touched = np.asarray(self._weights[:, moving].sum(axis=1)).reshape(GRID, GRID) > 0
+        rows, cols = np.flatnonzero(touched.any(axis=1)), np.flatnonzero(touched.any(axis=0))
+        g0, g1 = max(rows[0] - 2, 0), min(rows[-1] + 3, GRID)
+        h0, h1 = max(cols[0] - 2, 0), min(cols[-1] + 3, GRID)
+        cell = CANVAS // GRID
+        self.box = (slice(g0 * cell, g1 * cell), slice(h0 * cell, h1 * cell))  # output pixels
+        self._box_shape = (g1 - g0, h1 - h0)
+        inside = (np.arange(g0, g1)[:, None] * GRID + np.arange(h0, h1)[None, :]).ravel()
+        self._weights = self._weights[inside]  # only the box's grid points, (P_box, V)
+        self._grid_x = self._grid_x[g0:g1, h0:h1]
+        self._grid_y = self._grid_y[g0:g1, h0:h1]
+        self._grid_offset = self._grid_offset - np.array([h0, g0])  # into the box's grid
 
     def field(self, displacement: np.ndarray) -> np.ndarray:
-        """(V, 2) forward vertex moves -> (GRID, GRID, 2) float32 forward field on the grid."""
-        return (self._weights @ displacement.astype(np.float32)).reshape(GRID, GRID, 2)
+        """(V, 2) forward vertex moves -> (gh, gw, 2) float32 forward field on the box's grid."""
+        return (self._weights @ displacement.astype(np.float32)).reshape(*self._box_shape, 2)
 
     def source_map(self, displacement: np.ndarray) -> np.ndarray:
         """(V, 2) forward vertex moves -> (512, 512, 2) float32 source coords per output pixel.
@@ -152,8 +168,8 @@ class MeshWarp:
         piecewise-linear field: a closing eyelid squeezes the eye opening to almost nothing,
         where plain fixed-point steps p <- q - d(p) would crawl (their rate is |grad d| ~ 1).
         """
-        forward = self.field(displacement)  # (G, G, 2)
-        # Jacobian of the field in canvas units, (G, G, 4): dx/dx, dx/dy, dy/dx, dy/dy.
+        forward = self.field(displacement)  # (gh, gw, 2)
+        # Jacobian of the field in canvas units, (gh, gw, 4): dx/dx, dx/dy, dy/dx, dy/dy.
         scale = self._to_grid
         gy_x, gx_x = np.gradient(forward[..., 0])
         gy_y, gx_y = np.gradient(forward[..., 1])
@@ -174,9 +190,12 @@ class MeshWarp:
             step_y = (a * fy - c * fx) / det
             px -= np.clip(step_x, -MAX_STEP, MAX_STEP)
             py -= np.clip(step_y, -MAX_STEP, MAX_STEP)
-        backward = np.stack([px - qx, py - qy], axis=-1)  # (G, G, 2) offsets, canvas pixels
-        offsets = cv2.resize(backward, (CANVAS, CANVAS), interpolation=cv2.INTER_LINEAR)
-        return offsets + self._identity  # (512, 512, 2)
+        backward = np.stack([px - qx, py - qy], axis=-1)  # (gh, gw, 2) offsets, canvas pixels
+        rows, cols = self.box
+        size = (cols.stop - cols.start, rows.stop - rows.start)
+        coords = self._identity.copy()  # (512, 512, 2)
+        coords[rows, cols] += cv2.resize(backward, size, interpolation=cv2.INTER_LINEAR)
+        return coords
 
 
 def _polar_profile(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

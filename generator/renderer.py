@@ -76,11 +76,18 @@ class FaceRenderer:
         Separate so a pipeline can run it for frame t on one core while `source_map` runs
         for frame t + 1 on the other (OpenCV releases the GIL).
         """
-        # OpenCV's 4-channel remap is vectorised and twice as fast as the 3-channel one.
+        # Only the box the head can move in is warped; the rest is the canvas itself. OpenCV's
+        # 4-channel remap is vectorised and twice as fast as the 3-channel one.
+        rows, cols = self._warp.box
         warped = cv2.remap(
-            self._rgba(canvas), coords, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            self._rgba(canvas),
+            coords[rows, cols],
+            None,
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
         )
-        frame = cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB)  # (512, 512, 3)
+        frame = canvas.copy()  # (512, 512, 3)
+        frame[rows, cols] = cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB)
         for mouth in overlays:
             self._mouth.paint(frame, mouth)
         return frame
