@@ -29,6 +29,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from generator.audio import SAMPLE_RATE, AudioClip, load_audio, rms_envelope
 from generator.config import Controls
@@ -300,7 +301,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sheet = Path(args.sheet)
     sheet.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(sheet), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+    # A 256-colour palette keeps the sheet small enough to commit (about 0.5 MB, not 2).
+    Image.fromarray(np.vstack(rows)).quantize(colors=256, dither=Image.Dither.NONE).save(
+        sheet, optimize=True
+    )
     summary = {
         "voice": "alsa-utils human recordings",
         "seconds": round(voice.duration_s, 2),
