@@ -12,7 +12,9 @@ PORT ?= 8000
 # Debian packages: espeak-ng speaks the demo sample and the viseme training corpus; the tests also
 # need real Redis, PostgreSQL and Chromium.
 DEBIAN_RUNTIME := espeak-ng libespeak-ng1
-DEBIAN_TEST := $(DEBIAN_RUNTIME) redis-server postgresql chromium fonts-dejavu-core
+# alsa-utils ships recordings of a human voice (/usr/share/sounds/alsa) that the generator's
+# quality benchmark and tests speak with, beside espeak-ng's synthetic voices.
+DEBIAN_TEST := $(DEBIAN_RUNTIME) redis-server postgresql chromium fonts-dejavu-core alsa-utils
 
 .PHONY: install install-test run test lint format demo worker web bench clean
 
@@ -29,6 +31,12 @@ $(VENV)/.installed: pyproject.toml
 	@# --no-deps: its opencv-python requirement would add a second OpenCV needing libgl1; we use
 	@# only its bundled RivaGAN model files, run in torch (onnxruntime is a test extra).
 	@$(PIP) install --no-deps "invisible-watermark==0.2.0" $(QUIET)
+	@# --no-deps: mediapipe 0.10.14 is the last line that bundles the face-landmark model with
+	@# attention (face_landmark_with_attention.tflite, Apache-2.0) the generator's face mesh runs;
+	@# its declared opencv-contrib-python would be a second OpenCV beside the headless one, and
+	@# jax/sounddevice are for parts we do not use. What it does import (absl-py, attrs,
+	@# flatbuffers, protobuf<5, matplotlib) is pinned in pyproject.toml.
+	@$(PIP) install --no-deps "mediapipe==0.10.14" $(QUIET)
 	@touch $@
 
 install-test: $(VENV)/.installed-test

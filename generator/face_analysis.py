@@ -1,10 +1,11 @@
-"""Face analysis, once per portrait: detect, check, landmark, describe and align.
+"""Face analysis, once per portrait: detect, check, mesh, measure the pose, describe, align.
 
 VASA-1 starts from a face-centred crop of the single input image; here that crop is a
-512x512 canvas on which the renderer's flow bases are laid out. Detection is dlib's HOG
-detector with its CNN (MMOD) detector as fallback for faces HOG misses; the identity
-descriptor is dlib's ResNet, aligned with the 5-point model (so it does not depend on the
-non-commercial 68-point model, which only the `LandmarkProvider` uses).
+512x512 canvas on which the renderer's geometry is laid out. Detection is dlib's HOG
+detector with its CNN (MMOD) detector as fallback for faces HOG misses; the dense geometry is
+MediaPipe's 478-point face mesh (`generator.landmarks`), the head pose a 3D fit of it
+(`generator.head_pose`); the identity descriptor is dlib's ResNet, aligned with dlib's 5-point
+model. No dlib 68-point model is used.
 """
 
 from __future__ import annotations
@@ -22,13 +23,16 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from generator.config import RenderConfig
 from generator.errors import FaceError, ImageError
+from generator.head_pose import HeadPose, head_pose
 from generator.landmarks import (
-    JAW,
-    NOSE_TIP,
+    EYE_LEFT,
+    EYE_RIGHT,
+    IBUG68_FROM_MESH,
     FaceBox,
     LandmarkProvider,
     default_provider,
     eye_centres,
+    ibug68,
 )
 
 CANVAS = 512  # aligned canvas side, pixels
@@ -39,7 +43,9 @@ CNN_MIN_CONFIDENCE = 0.5
 HOG_MAX_SIDE = 1024  # larger portraits are searched on a copy this size
 HOG_UPSAMPLE_MAX_SIDE = 640  # up to this size HOG also looks at 2x (finds 40-px faces)
 CNN_MAX_SIDE = 800  # the CNN fallback costs ~2 s per 0.3 Mpx on one core
-MAX_TURN = 0.25  # nose tip must sit in the middle half between the jaw ends
+# What the renderer animates well; beyond, the far cheek and ear would have to be invented.
+MAX_YAW_DEG = 35.0
+MAX_PITCH_DEG = 20.0
 
 
 @dataclass(frozen=True)
@@ -47,8 +53,11 @@ class PortraitAnalysis:
     """One portrait, analysed: the aligned canvas and what the renderer needs about it."""
 
     aligned: np.ndarray  # (512, 512, 3) uint8 RGB face-centred canvas
-    landmarks: np.ndarray  # (68, 2) float32, aligned-canvas pixels
+    landmarks: np.ndarray  # (68, 2) float32, aligned-canvas pixels, iBUG positions of the mesh
     descriptor: np.ndarray  # (128,) float32 dlib descriptor of the source face
+    mesh: np.ndarray  # (478, 3) float32 face mesh, aligned-canvas pixels (z: depth, same scale)
+    pose: HeadPose  # of the face in the source portrait (roll is aligned away on the canvas)
+    source_scale: float = 1.0  # canvas pixels per source pixel: > 1 means upscaled, softer
 
     def with_aligned(self, aligned: np.ndarray) -> PortraitAnalysis:
         """Same face geometry on another canvas (e.g. the watermarked one)."""
@@ -100,7 +109,8 @@ def analyse_portrait(
     """Check the portrait shows exactly one usable face, then align it to the 512 canvas.
 
     Raises FaceError: "no face found", "N faces found: the portrait must show exactly one",
-    "face too small (W px wide; need M)", "face turned too far from the camera".
+    "face too small (W px wide; need M)", "face turned too far from the camera (yaw 41
+    degrees; limit 35)", "face tilted too far up or down (pitch 27 degrees; limit 20)".
     """
     config = (config or RenderConfig()).validated()
     image = _as_rgb(image)
@@ -118,11 +128,24 @@ def analyse_portrait(
             code="face_too_small",
         )
     provider = provider or default_provider()
-    landmarks = provider.landmarks(image, box)  # (68, 2) source pixels
-    if _turn(landmarks) > MAX_TURN:
-        raise FaceError("face turned too far from the camera", code="face_turned")
+    mesh = provider.mesh(image, box)  # (478, 3) source pixels
+    if mesh is None:
+        raise FaceError("no face found: the face could not be measured", code="no_face")
+    pose = head_pose(mesh)
+    if abs(pose.yaw) > MAX_YAW_DEG:
+        raise FaceError(
+            f"face turned too far from the camera (yaw {abs(pose.yaw):.0f} degrees; "
+            f"limit {MAX_YAW_DEG:.0f})",
+            code="face_turned",
+        )
+    if abs(pose.pitch) > MAX_PITCH_DEG:
+        raise FaceError(
+            f"face tilted too far up or down (pitch {abs(pose.pitch):.0f} degrees; "
+            f"limit {MAX_PITCH_DEG:.0f})",
+            code="face_turned",
+        )
     descriptor = _descriptor(image, box)
-    to_canvas = _alignment(landmarks)  # (2, 3)
+    to_canvas = _alignment(mesh)  # (2, 3)
     aligned = cv2.warpAffine(
         image,
         to_canvas,
@@ -130,11 +153,16 @@ def analyse_portrait(
         flags=cv2.INTER_CUBIC,
         borderMode=cv2.BORDER_REFLECT101,
     )
-    canvas_landmarks = landmarks @ to_canvas[:, :2].T + to_canvas[:, 2]  # (68, 2)
+    canvas_mesh = mesh.astype(np.float64)
+    canvas_mesh[:, :2] = mesh[:, :2] @ to_canvas[:, :2].T + to_canvas[:, 2]  # (478, 2)
+    canvas_mesh[:, 2] *= np.sqrt(abs(np.linalg.det(to_canvas[:, :2])))  # depth scales alike
     return PortraitAnalysis(
         aligned=aligned,
-        landmarks=canvas_landmarks.astype(np.float32),
+        landmarks=ibug68(canvas_mesh),
         descriptor=descriptor,
+        mesh=canvas_mesh.astype(np.float32),
+        pose=pose,
+        source_scale=float(np.sqrt(abs(np.linalg.det(to_canvas[:, :2])))),
     )
 
 
@@ -190,27 +218,23 @@ def descriptor_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))
 
 
-def _alignment(landmarks: np.ndarray) -> np.ndarray:
-    """Similarity transform (2, 3) putting the eyes level, centred, INTER_OCULAR_PX apart."""
-    left, right = eye_centres(landmarks)
+def _alignment(mesh: np.ndarray) -> np.ndarray:
+    """Similarity transform (2, 3) putting the eyes level and centred, INTER_OCULAR_PX apart in 3D.
+
+    The scale is taken from the eyes' 3D distance, which a turn does not shorten, so a face
+    turned 30 degrees is drawn at the size of the same face seen frontally.
+    """
+    eyes = mesh[IBUG68_FROM_MESH].astype(np.float64)  # (68, 3)
+    left, right = eye_centres(eyes[:, :2])
     delta = right - left
-    scale = INTER_OCULAR_PX / float(np.linalg.norm(delta))
+    distance_3d = float(np.linalg.norm(eyes[EYE_LEFT].mean(0) - eyes[EYE_RIGHT].mean(0)))
+    scale = INTER_OCULAR_PX / distance_3d
     angle = np.arctan2(delta[1], delta[0])
     cos, sin = scale * np.cos(-angle), scale * np.sin(-angle)
     rotation = np.array([[cos, -sin], [sin, cos]], dtype=np.float64)
     midpoint = (left + right) / 2.0
     offset = np.array([CANVAS / 2.0, EYE_LINE_Y]) - rotation @ midpoint
     return np.hstack([rotation, offset[:, None]]).astype(np.float64)
-
-
-def _turn(landmarks: np.ndarray) -> float:
-    """0 for a frontal face, 0.5 when the nose tip reaches a jaw end (a profile)."""
-    jaw = landmarks[JAW]
-    span = float(jaw[-1, 0] - jaw[0, 0])
-    if span <= 1.0:
-        return 0.5
-    position = float(landmarks[NOSE_TIP, 0] - jaw[0, 0]) / span
-    return abs(position - 0.5)
 
 
 def _descriptor(image: np.ndarray, box: FaceBox) -> np.ndarray:

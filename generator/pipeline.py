@@ -166,12 +166,12 @@ def _fit(mouth: np.ndarray, n_frames: int) -> np.ndarray:
 
 
 def load_models() -> None:
-    """Load every model a job uses now (dlib's detector, landmark and face models, the viseme
-    predictor): a worker does it once at start, so no job pays ~1.5 s of loading."""
+    """Load every model a job uses now (dlib's detector and face models, the face mesh, the
+    viseme predictor): a worker does it once at start, so no job pays ~1.5 s of loading."""
     from generator import face_analysis, landmarks
 
     face_analysis.load_models()
-    landmarks.default_provider()  # parses the 68-point model (cached per process)
+    landmarks.default_provider()  # builds the MediaPipe graph (cached per process)
     _predictor()
 
 

@@ -225,3 +225,22 @@ def test_a_static_image_fails_the_motion_measures(static):
     assert static.blinks_per_minute() < 8
     assert static.head_motion() < 0.02
     assert np.median(static.distances) <= 0.35  # ...while identity, trivially, holds
+
+
+@pytest.fixture(scope="module")
+def real_speech_rendered(analysis) -> Measures:
+    """The astronaut speaking alsa-utils' recordings of a human voice (not a synthetic one)."""
+    from generator.quality import real_voice
+
+    voice = real_voice()
+    frames = list(render(analysis, voice, Controls(seed=0)))
+    envelope = rms_envelope(voice, FPS)[: len(frames)]
+    return measure(frames, envelope, analysis.descriptor)
+
+
+def test_a_real_voice_drives_the_mouth_in_sync(real_speech_rendered):
+    assert real_speech_rendered.lip_sync() >= 0.5
+
+
+def test_a_real_voice_keeps_the_identity(real_speech_rendered):
+    assert real_speech_rendered.distances.max() <= 0.5

@@ -1,13 +1,21 @@
-"""Renderer: each latent channel moves what it should, measured with dlib on the frames."""
+"""Renderer: each latent channel moves what it should, measured with dlib on the frames.
+
+The judge is dlib's 68-point model, independent of the MediaPipe mesh the renderer is built
+on (its non-commercial licence allows this research use; the generator itself never loads it).
+"""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import dlib
+import face_recognition_models
 import numpy as np
 import pytest
 from skimage import data
 
 from generator.face_analysis import analyse_portrait
-from generator.landmarks import FaceBox, default_provider, inter_ocular
+from generator.landmarks import inter_ocular
 from generator.motion import CHANNEL, MOTION_CHANNELS
 from generator.renderer import FaceRenderer
 
@@ -22,6 +30,12 @@ def renderer(analysis):
     return FaceRenderer(analysis)
 
 
+@pytest.fixture(scope="module")
+def portrait_points(analysis) -> np.ndarray:
+    """The judge's 68 points on the aligned portrait itself: what frames are compared with."""
+    return _landmarks(analysis.aligned, analysis.landmarks)
+
+
 def _latent(**channels: float) -> np.ndarray:
     latent = np.zeros(len(MOTION_CHANNELS), np.float32)
     for name, value in channels.items():
@@ -29,12 +43,18 @@ def _latent(**channels: float) -> np.ndarray:
     return latent
 
 
+@lru_cache(maxsize=1)
+def _dlib68() -> dlib.shape_predictor:
+    return dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
+
+
 def _landmarks(frame: np.ndarray, near: np.ndarray) -> np.ndarray:
     """dlib 68 points on a rendered frame, in a box around where the face was (fast)."""
     left, top = near.min(axis=0) - 8
     right, bottom = near.max(axis=0) + 8
-    box = FaceBox(int(left), int(top), int(right), int(bottom), 1.0)
-    return default_provider().landmarks(frame, box)
+    rect = dlib.rectangle(int(left), int(top), int(right), int(bottom))
+    shape = _dlib68()(np.ascontiguousarray(frame), rect)
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)  # (68, 2)
 
 
 def _opening(points: np.ndarray) -> float:
@@ -50,18 +70,20 @@ def _eye_aspect(points: np.ndarray) -> float:
     return (one(points[36:42]) + one(points[42:48])) / 2
 
 
-def test_a_rest_latent_keeps_the_face_in_place(renderer, analysis):
+def test_a_rest_latent_keeps_the_face_in_place(renderer, analysis, portrait_points):
     frame = renderer.render(_latent(), analysis.aligned)
     points = _landmarks(frame, analysis.landmarks)
-    moved = np.linalg.norm(points[:48] - analysis.landmarks[:48], axis=1)
+    moved = np.linalg.norm(points[:48] - portrait_points[:48], axis=1)
     assert np.median(moved) < 2.0
     # Above the mouth the rest frame is the portrait itself.
     top = slice(0, int(analysis.landmarks[33, 1]))
     assert np.abs(frame[top].astype(int) - analysis.aligned[top]).mean() < 1.0
 
 
-def test_the_rest_mouth_is_closed_although_the_portrait_shows_teeth(renderer, analysis):
-    assert _opening(analysis.landmarks) > 0.1  # the astronaut smiles with her teeth showing
+def test_the_rest_mouth_is_closed_although_the_portrait_shows_teeth(
+    renderer, analysis, portrait_points
+):
+    assert _opening(portrait_points) > 0.1  # the astronaut smiles with her teeth showing
     frame = renderer.render(_latent(), analysis.aligned)
     assert _opening(_landmarks(frame, analysis.landmarks)) < 0.05
 
@@ -94,7 +116,7 @@ def test_one_eye_can_blink_alone(renderer, analysis):
     assert np.abs(frame[left_eye].astype(int) - rest[left_eye]).mean() < 0.5
 
 
-def test_gaze_shifts_the_iris_not_the_eye(renderer, analysis):
+def test_gaze_shifts_the_iris_not_the_eye(renderer, analysis, portrait_points):
     def iris_x(frame: np.ndarray) -> float:
         eye = analysis.landmarks[36:42]
         x0, x1 = int(eye[0, 0]), int(eye[3, 0])
@@ -106,15 +128,15 @@ def test_gaze_shifts_the_iris_not_the_eye(renderer, analysis):
     right = renderer.render(_latent(gaze_x=1.0), analysis.aligned)
     left = renderer.render(_latent(gaze_x=-1.0), analysis.aligned)
     assert iris_x(right) - iris_x(left) > 4.0
-    corners = analysis.landmarks[[36, 39]]
+    corners = portrait_points[[36, 39]]
     moved = _landmarks(right, analysis.landmarks)[[36, 39]] - corners
     assert np.abs(moved).max() < 3.0
 
 
-def test_head_yaw_moves_the_nose_and_leaves_the_background(renderer, analysis):
+def test_head_yaw_moves_the_nose_and_leaves_the_background(renderer, analysis, portrait_points):
     frame = renderer.render(_latent(yaw=1.0), analysis.aligned)
     nose = _landmarks(frame, analysis.landmarks)[30]
-    assert nose[0] - analysis.landmarks[30, 0] > 0.04 * inter_ocular(analysis.landmarks)
+    assert nose[0] - portrait_points[30, 0] > 0.04 * inter_ocular(analysis.landmarks)
     corner = np.s_[:40, :40]
     assert np.abs(frame[corner].astype(int) - analysis.aligned[corner]).max() <= 1
 
@@ -142,7 +164,9 @@ def test_strong_head_motion_never_folds_or_tears_the_image(renderer, analysis, p
     outside = np.ones_like(jacobian, dtype=bool)
     outside[int(y0) : int(y1), int(x0) : int(x1)] = False
     assert jacobian[outside].min() > 0.2
-    assert step[outside].max() < 2.5
+    # The far side of a head turned 15 degrees compresses about 3x (a 3D turn, not a slide);
+    # a tear is a jump of many pixels between neighbours.
+    assert step[outside].max() < 4.0
 
 
 def test_happy_lifts_the_mouth_corners(renderer, analysis):
@@ -152,10 +176,10 @@ def test_happy_lifts_the_mouth_corners(renderer, analysis):
     assert (rest[[48, 54], 1] - points[[48, 54], 1]).mean() > 2.0
 
 
-def test_brow_raise_lifts_the_brows(renderer, analysis):
+def test_brow_raise_lifts_the_brows(renderer, analysis, portrait_points):
     frame = renderer.render(_latent(brow_raise=1.0), analysis.aligned)
     points = _landmarks(frame, analysis.landmarks)
-    assert (analysis.landmarks[17:27, 1] - points[17:27, 1]).mean() > 3.0
+    assert (portrait_points[17:27, 1] - points[17:27, 1]).mean() > 3.0
 
 
 def test_it_warps_the_canvas_it_is_given(renderer, analysis):
@@ -174,18 +198,20 @@ def test_it_warps_the_canvas_it_is_given(renderer, analysis):
     assert np.abs(warped_mark).mean() > 1.0
 
 
-def test_nearer_head_distance_makes_the_face_bigger(analysis):
+def test_nearer_head_distance_makes_the_face_bigger(analysis, portrait_points):
     near = FaceRenderer(analysis, head_distance=1.2).render(_latent(), analysis.aligned)
     expected = analysis.landmarks * 1.2 - np.array([256, analysis.landmarks[30, 1]]) * 0.2
     points = _landmarks(near, expected)
-    assert inter_ocular(points) / inter_ocular(analysis.landmarks) == pytest.approx(1.2, abs=0.05)
+    assert inter_ocular(points) / inter_ocular(portrait_points) == pytest.approx(1.2, abs=0.05)
 
 
-def test_farther_head_distance_makes_the_head_smaller_without_mirrored_edges(analysis):
+def test_farther_head_distance_makes_the_head_smaller_without_mirrored_edges(
+    analysis, portrait_points
+):
     far = FaceRenderer(analysis, head_distance=0.8).render(_latent(), analysis.aligned)
     centre = analysis.landmarks[36:48].mean(axis=0)  # the head shrinks toward the eyes
     expected = centre + (analysis.landmarks - centre) * 0.8
     points = _landmarks(far, expected)
-    assert inter_ocular(points) / inter_ocular(analysis.landmarks) == pytest.approx(0.8, abs=0.05)
+    assert inter_ocular(points) / inter_ocular(portrait_points) == pytest.approx(0.8, abs=0.05)
     corner = np.s_[:16, :16]  # the far background is the canvas itself, not a reflection
     assert np.array_equal(far[corner], analysis.aligned[corner])

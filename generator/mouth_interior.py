@@ -1,0 +1,177 @@
+"""Mouth interior: cavity, teeth and tongue inside the frame's inner-lip contour.
+
+A closed-mouth portrait has no pixels for the inside of the mouth, so the warp alone would
+show stretched lip. This part paints the interior inside the inner-lip polygon of each frame
+(which follows the lips at any pose): upper teeth under the upper lip, lower teeth above the
+lower lip once the jaw has dropped, a dark cavity and the tongue low in a wide opening. When
+the portrait shows its own teeth, they are used instead of painted ones.
+
+The painted interior is matched to the portrait: lit like its lips, as colourful as its skin
+(grey photos get grey teeth), blurred like its own detail and given its grain.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from generator.deformation import LOWER_INNER_LIP, OUTER_LIP, UPPER_INNER_LIP, MouthPose
+
+_THROAT = np.array([96, 38, 42], np.float32)
+_TONGUE = np.array([172, 88, 92], np.float32)
+_TEETH = np.array([226, 212, 190], np.float32)
+_LIPS_REFERENCE_LUMA = 150.0  # luma of lips in an evenly lit colour portrait
+
+
+class MouthInterior:
+    """Per-portrait look of the mouth; `paint(frame, mouth)` per frame, in place."""
+
+    def __init__(self, canvas: np.ndarray, mesh: np.ndarray, iod: float, blur_sigma: float):
+        self.iod = iod
+        face = np.asarray(mesh, np.float64)
+        lips = np.zeros(canvas.shape[:2], np.uint8)
+        cv2.fillPoly(lips, [np.round(face[OUTER_LIP, :2]).astype(np.int32)], 255)
+        inner = np.round(
+            np.concatenate([face[UPPER_INNER_LIP, :2], face[LOWER_INNER_LIP[::-1], :2]])
+        )
+        cv2.fillPoly(lips, [inner.astype(np.int32)], 0)
+        pixels = canvas[lips > 0].astype(np.float32)
+        luma = float((pixels @ np.array([0.299, 0.587, 0.114], np.float32)).mean())
+        self._light = float(np.clip(luma / _LIPS_REFERENCE_LUMA, 0.35, 1.2))
+        chroma = float(np.abs(pixels - pixels.mean(axis=1, keepdims=True)).mean())
+        self._colour = float(np.clip(chroma / 25.0, 0.0, 1.0))  # 0 for a grey photo
+        self._blur = blur_sigma
+        self._noise_sigma = _noise_sigma(canvas, face)
+        rng = np.random.default_rng(0)
+        self._grain = rng.normal(0.0, 1.0, canvas.shape[:2]).astype(np.float32)  # canvas-fixed
+        self._own_teeth = self._teeth_from(canvas, face)
+
+    @property
+    def own_teeth(self) -> bool:
+        """Whether the portrait shows its own teeth (they are reused in the interior)."""
+        return self._own_teeth is not None
+
+    def _teeth_from(self, canvas: np.ndarray, face: np.ndarray) -> np.ndarray | None:
+        """The portrait's own upper teeth as a (h, w, 3) strip, if it shows them clearly."""
+        upper, lower = face[UPPER_INNER_LIP, :2], face[LOWER_INNER_LIP, :2]
+        gap = lower[3:8, 1] - upper[3:8, 1]
+        if float(np.median(gap)) < 0.06 * self.iod:
+            return None
+        x0, x1 = float(upper[:, 0].min()), float(upper[:, 0].max())
+        width = max(8, int(round(x1 - x0)))
+        height = max(3, int(round(float(np.median(gap)) * 0.7)))
+        xs = np.linspace(x0, x1, width, dtype=np.float32)
+        top = np.interp(xs, *_by_x(upper)).astype(np.float32)
+        rows = np.arange(height, dtype=np.float32)[:, None]
+        map_x = np.broadcast_to(xs, (height, width)).astype(np.float32)
+        map_y = (top[None, :] + 1.0 + rows).astype(np.float32)
+        strip = cv2.remap(canvas, map_x, map_y, cv2.INTER_LINEAR)
+        # Only bright enough strips are teeth (a dark open mouth shows no teeth to reuse).
+        if float(strip.mean()) < 0.8 * _LIPS_REFERENCE_LUMA * self._light:
+            return None
+        return strip
+
+    def paint(self, frame: np.ndarray, mouth: MouthPose) -> None:
+        """Draw the interior into `frame` (512, 512, 3) uint8 inside the inner lips, in place."""
+        upper, lower = mouth.upper, mouth.lower
+        if float(np.max(lower[:, 1] - upper[:, 1])) < 0.8:
+            return
+        polygon = np.concatenate([upper, lower[::-1]])
+        x0 = max(int(np.floor(polygon[:, 0].min())) - 1, 0)
+        y0 = max(int(np.floor(polygon[:, 1].min())) - 1, 0)
+        x1 = min(int(np.ceil(polygon[:, 0].max())) + 2, frame.shape[1])
+        y1 = min(int(np.ceil(polygon[:, 1].max())) + 2, frame.shape[0])
+        if x1 - x0 < 3 or y1 - y0 < 2:
+            return
+        h, w = y1 - y0, x1 - x0
+        mask = np.zeros((h, w), np.uint8)
+        points = np.round((polygon - [x0, y0]) * 16).astype(np.int32)
+        cv2.fillPoly(mask, [points], 255, lineType=cv2.LINE_AA, shift=4)
+        alpha = mask.astype(np.float32)[..., None] / 255.0  # (h, w, 1)
+        xs = np.arange(x0, x1, dtype=np.float32)
+        top = np.interp(xs, *_by_x(upper)).astype(np.float32)  # (w,)
+        bottom = np.maximum(np.interp(xs, *_by_x(lower)).astype(np.float32), top + 1e-3)
+        ys = np.arange(y0, y1, dtype=np.float32)[:, None]  # (h, 1)
+        gap = bottom - top  # (w,)
+        below_top = ys - top  # (h, w) pixels under the upper lip
+        above_bottom = bottom - ys
+        depth = np.clip(below_top / gap, 0.0, 1.0)
+        centre = (upper[0, 0] + upper[-1, 0]) / 2.0
+        half = max(1.0, abs(upper[-1, 0] - upper[0, 0]) / 2.0)
+        across = np.clip(1.0 - np.abs((xs - centre) / half), 0.0, 1.0)  # (w,) 1 mid, 0 corners
+
+        shade = 1.0 - 0.45 * np.sin(np.pi * depth) * np.sqrt(across)  # darkest deep inside
+        colour = _THROAT * shade[..., None]
+        wide = np.clip(gap / (0.25 * self.iod), 0.0, 1.0)
+        tongue = np.clip((depth - 0.5) / 0.3, 0.0, 1.0) * wide * np.sqrt(across)
+        colour += (_TONGUE - colour) * (0.8 * tongue)[..., None]
+        upper_h = np.minimum(0.085 * self.iod, 0.45 * gap) * np.sqrt(across)  # (w,)
+        lower_h = (
+            np.minimum(0.07 * self.iod, 0.3 * gap)
+            * np.clip((gap - 0.12 * self.iod) / (0.1 * self.iod), 0, 1)
+            * across
+        )
+        upper_teeth = np.clip((upper_h - below_top) / 1.2, 0.0, 1.0)
+        upper_teeth *= 0.75 + 0.25 * np.clip(below_top / 2.0, 0.0, 1.0)  # lip's shadow on them
+        lower_teeth = np.clip((lower_h - above_bottom) / 1.2, 0.0, 1.0)
+        # Teeth darken toward the corners and between the incisors (about 0.09 iod wide), so
+        # the band reads as teeth, not a plate.
+        tooth = 0.5 + 0.5 * np.cos(2 * np.pi * (xs - centre) / (0.09 * self.iod))
+        teeth = _TEETH * (0.7 + 0.25 * across - 0.06 * (1.0 - tooth) * across)[:, None]  # (w, 3)
+        colour += (teeth - colour) * upper_teeth[..., None]
+        colour += (teeth * 0.85 - colour) * lower_teeth[..., None]
+        if self._own_teeth is not None:
+            colour = self._blend_own_teeth(colour, xs, below_top, upper_h, upper, mouth)
+
+        # Match the portrait: light, colourfulness, blur, grain.
+        colour *= self._light
+        grey = colour @ np.array([0.299, 0.587, 0.114], np.float32)
+        colour = grey[..., None] + (colour - grey[..., None]) * self._colour
+        if self._blur > 0.3:
+            colour = cv2.GaussianBlur(colour, (0, 0), self._blur)
+        colour += self._noise_sigma * self._grain[y0:y1, x0:x1, None]
+        region = frame[y0:y1, x0:x1]
+        out = region.astype(np.float32) * (1.0 - alpha) + colour * alpha
+        region[...] = np.clip(out, 0, 255).astype(np.uint8)
+
+    def _blend_own_teeth(
+        self,
+        colour: np.ndarray,
+        xs: np.ndarray,
+        below_top: np.ndarray,
+        upper_h: np.ndarray,
+        upper: np.ndarray,
+        mouth: MouthPose,
+    ) -> np.ndarray:
+        """Replace the painted upper teeth with the portrait's own, carried by the upper lip."""
+        strip = self._own_teeth
+        sh, sw = strip.shape[:2]
+        x0, x1 = float(upper[:, 0].min()), float(upper[:, 0].max())
+        u = np.clip((xs - x0) / max(x1 - x0, 1.0) * (sw - 1), 0, sw - 1)  # (w,)
+        v = np.clip(below_top, 0, sh - 1)  # (h, w)
+        map_x = np.broadcast_to(u, v.shape).astype(np.float32)
+        own = cv2.remap(strip, map_x, v.astype(np.float32), cv2.INTER_LINEAR).astype(np.float32)
+        # Undo the light match for these pixels: they are the portrait's own already.
+        own /= self._light
+        inside = np.clip((np.minimum(upper_h, sh) - below_top) / 1.2, 0.0, 1.0)[..., None]
+        return colour + (own - colour) * inside
+
+
+def _by_x(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(points[:, 0])
+    return points[order, 0], points[order, 1]
+
+
+def _noise_sigma(canvas: np.ndarray, face: np.ndarray) -> float:
+    """The portrait's grain on the cheeks: robust std of the residual after a median filter."""
+    grey = cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    residual = grey - cv2.medianBlur(grey.astype(np.uint8), 3).astype(np.float32)
+    values = []
+    for idx in (205, 425, 50, 280):  # cheek points
+        x, y = (int(round(v)) for v in face[idx, :2])
+        patch = residual[max(y - 6, 0) : y + 6, max(x - 6, 0) : x + 6]
+        if patch.size:
+            values.append(np.abs(patch).ravel())
+    if not values:
+        return 0.0
+    return float(np.clip(1.4826 * np.median(np.concatenate(values)), 0.0, 8.0))
