@@ -22,7 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -36,6 +36,7 @@ from provenance.payload import RECORD_ID_BITS, payload_for_record
 from provenance.watermark import (
     DETECT_SAMPLES,
     detect_from_logits,
+    detect_sampled,
     detect_watermark,
     frame_logits,
     mark_appearance,
@@ -157,19 +158,6 @@ class ClipResult:
     detect_cpu_seconds: float  # CPU time of both (all threads): load-independent
 
 
-class _SampledFrames(Sequence):
-    """A clip's frames as `detect_watermark` sees them: its length, and only the frames it reads."""
-
-    def __init__(self, count: int, frames: dict[int, np.ndarray]) -> None:
-        self.count, self.frames = count, frames
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __getitem__(self, index):
-        return self.frames[index]
-
-
 def read_and_detect(video: bytes):
     """Detect from a published file as a detector does: probe it, decode it once and convert only
     the frames the detector's looks read (the platform's sampler does the same)."""
@@ -177,10 +165,17 @@ def read_and_detect(video: bytes):
         handle.write(video)
         handle.flush()
         count = probe(handle.name).frame_count
-        wanted = sample_positions(count) + second_look_positions(count)
-        frames = _SampledFrames(count, video_frames_at(handle.name, wanted))
+        positions, more = sample_positions(count), second_look_positions(count)
+        frames = video_frames_at(handle.name, positions + more)
     read = time.perf_counter()
-    return detect_watermark(frames, BENCH_KEY), read
+    detection = detect_sampled(
+        [frames[i] for i in positions],
+        BENCH_KEY,
+        positions=positions,
+        more_frames=[frames[i] for i in more],
+        more_positions=more,
+    )
+    return detection, read
 
 
 def bench_marked_clip(rng: np.random.Generator, sources, attacks, clip_index: int) -> ClipResult:

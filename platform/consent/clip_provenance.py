@@ -3,39 +3,21 @@
 A live recording made in the browser carries neither a C2PA manifest nor the platform's
 watermark; a generated video of the owner reading the code carries both (or the watermark
 alone, once re-encoded). The checks are the platform's own: `provenance.manifest.read_manifest`
-and `provenance.watermark.detect_watermark`, run on the few frames detection reads.
+and `provenance.watermark.detect_file`, which decodes only the few frames detection reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
 
 from provenance.errors import ProvenanceError
 from provenance.manifest import read_manifest
-from provenance.media import probe, video_frames_at
-from provenance.watermark import detect_watermark, sample_positions, second_look_positions
+from provenance.watermark import detect_file
 
 # The first two of detection's three looks (6, then 16 frames): enough for an output uploaded as
 # it was published or re-encoded once; the third (48 frames) is for heavily attacked copies and
 # would triple the cost of every verification.
 WATERMARK_LOOKS = 2
-
-
-class _SampledFrames(Sequence):
-    """A clip's frames as `detect_watermark` sees them: its length, and only the frames it
-    reads (decoded once, sequentially, up front)."""
-
-    def __init__(self, count: int, frames: dict[int, np.ndarray]) -> None:
-        self.count, self.frames = count, frames
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __getitem__(self, index):
-        return self.frames[index]
 
 
 def platform_output_failures(
@@ -77,21 +59,9 @@ def platform_output_failures(
 def _watermarked(original: Path, steady: Path, steady_fps: float, key: bytes) -> bool:
     """Blind detection (identifies at a false-positive bound of 1e-9, any record) on the
     original when the prober accepts it (an output's own frames), else on the steady copy."""
-    candidates = []
-    try:
-        candidates.append((original, probe(original).fps))
-    except ProvenanceError:
-        pass
-    candidates.append((steady, steady_fps))
-    for path, fps in candidates:
+    for path, fps in ((original, None), (steady, steady_fps)):
         try:
-            count = probe(path).frame_count
-            wanted = sample_positions(count, fps) + second_look_positions(count, fps)
-            kept = video_frames_at(path, wanted)
+            return detect_file(path, key, fps=fps, max_looks=WATERMARK_LOOKS).identified
         except ProvenanceError:
-            continue
-        if len(kept) < len(set(wanted)):
-            continue  # fewer frames than the header promised
-        frames = _SampledFrames(count, kept)
-        return detect_watermark(frames, key, fps=fps, max_looks=WATERMARK_LOOKS).identified
+            continue  # the prober refuses it, or it lacks frames its header promised
     return False

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from provenance.errors import WatermarkError
+from provenance.errors import MediaError, WatermarkError
+from provenance.media import probe, video_frames_at
 from provenance.payload import (
     BCH_T,
     CODEWORD_BITS,
@@ -278,6 +280,36 @@ def detect_watermark(
         fps=fps,
         known=known,
         candidates=candidates,
+        max_looks=max_looks,
+    )
+
+
+def detect_file(
+    path: str | os.PathLike[str],
+    key: bytes,
+    *,
+    fps: float | None = None,
+    max_looks: int | None = None,
+) -> WatermarkDetection:
+    """Blind detection in a video file, decoding only the frames the looks read.
+
+    `fps`: the rate to read the file at (default: the one its container reports). MediaError
+    when the file is unreadable or holds fewer frames than its header promises.
+    """
+    info = probe(path)
+    fps = info.fps if fps is None else fps
+    positions = sample_positions(info.frame_count, fps)
+    more = second_look_positions(info.frame_count, fps)
+    frames = video_frames_at(path, positions + more)
+    if len(frames) < len(set(positions + more)):
+        raise MediaError("the video holds fewer frames than its header promises")
+    return detect_sampled(
+        [frames[i] for i in positions],
+        key,
+        positions=positions,
+        more_frames=[frames[i] for i in more],
+        more_positions=more,
+        fps=fps,
         max_looks=max_looks,
     )
 
