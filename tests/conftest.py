@@ -75,6 +75,22 @@ def _celery_uses_the_memory_broker():
 PINNED_WATERMARK_KEY = hashlib.sha256(b"test session watermark key").digest()
 
 
+@pytest.fixture(scope="session")
+def grace_hopper_png() -> bytes:
+    """Another real person, frontal: matplotlib's sample photo of Grace Hopper (it ships in the
+    matplotlib wheel). skimage's cameraman is turned too far for enrolment."""
+    import importlib.util
+    from pathlib import Path
+
+    import cv2
+
+    folder = Path(importlib.util.find_spec("matplotlib").origin).parent / "mpl-data" / "sample_data"
+    image = cv2.imread(str(folder / "grace_hopper.jpg"))
+    ok, png = cv2.imencode(".png", image)
+    assert ok
+    return png.tobytes()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _pinned_watermark_key(tmp_path_factory):
     keys = tmp_path_factory.getbasetemp() / "keys"
