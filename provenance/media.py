@@ -8,6 +8,7 @@ what is really there with what the container promises. Any failure becomes a `Me
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import os
@@ -228,6 +229,15 @@ def _open_video(path: str | os.PathLike[str]) -> av.container.InputContainer:
         return av.open(os.fspath(path), mode="r")
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise MediaError(f"corrupt video: {exc}") from exc
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file, read in chunks; MediaError when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as exc:
+        raise MediaError(f"cannot read the file: {exc.strerror}") from exc
 
 
 def probe(path: str | os.PathLike[str], limits: MediaLimits = MediaLimits()) -> MediaInfo:  # noqa: B008

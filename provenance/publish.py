@@ -13,7 +13,6 @@ unsigned or partial is ever left at, or beside, `out_path`.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 import queue
@@ -29,7 +28,7 @@ from provenance.c2pa_ca import SigningIdentity
 from provenance.errors import MediaError, WatermarkError
 from provenance.fingerprint import pdq_hash
 from provenance.manifest import ManifestInfo, sign_mp4
-from provenance.media import AudioTrack, Mp4Writer, video_frames_at
+from provenance.media import AudioTrack, Mp4Writer, sha256_file, video_frames_at
 from provenance.payload import WatermarkPayload
 from provenance.watermark import (
     WATERMARK_ALGORITHM,
@@ -137,11 +136,6 @@ class _EncoderThread:
             raise self._error
 
 
-def _sha256_file(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 def publish(
     frames: Iterable[np.ndarray],
     audio: AudioTrack | None,
@@ -225,7 +219,7 @@ def publish(
         manifest_id = sign_mp4(
             unsigned, signed, manifest_info, signer, (WATERMARK_ALGORITHM, payload.value_hex)
         )
-        file_sha256 = _sha256_file(signed)
+        file_sha256 = sha256_file(signed)
         os.replace(signed, out)
     except BaseException:
         signed.unlink(missing_ok=True)

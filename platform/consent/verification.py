@@ -24,8 +24,7 @@ from consent.models import Identity, IdentityStatus, IdentityVerification, Verif
 from consent.selectors import identity_face_matches, identity_reference_descriptor
 from consent.services import _require_owner
 from core.errors import ApplicationError
-from core.keys import secret_bytes
-from provenance.c2pa_ca import ensure_platform_ca
+from core.keys import c2pa_signing_identity, secret_bytes
 
 # Digits: the owner reads the code aloud, a digits grammar checks it was heard, and a verifier
 # compares it by ear.
@@ -135,7 +134,7 @@ def _clip_check_settings(*, code: str) -> ClipCheckSettings:
         max_bytes=settings.CONSENT_CLIP_MAX_BYTES,
         code=code,
         watermark_key=secret_bytes("watermark"),
-        trust_anchor=ensure_platform_ca(Path(settings.PLATFORM_KEYS_DIR) / "c2pa").root_pem,
+        trust_anchor=c2pa_signing_identity().root_pem,
     )
 
 

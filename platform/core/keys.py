@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 
+from provenance.c2pa_ca import SigningIdentity, ensure_platform_ca
+
 _lock = threading.Lock()
 
 
@@ -129,3 +131,9 @@ def secret_bytes(purpose: str, length: int = 32) -> bytes:
         if not path.exists():
             _write_private(path, secrets.token_bytes(length))
         return path.read_bytes()
+
+
+def c2pa_signing_identity() -> SigningIdentity:
+    """The platform's C2PA CA and signing leaf (made on first use under the keys folder): what
+    publish signs with and what every manifest check trusts."""
+    return ensure_platform_ca(keys_dir() / "c2pa")

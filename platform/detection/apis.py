@@ -18,13 +18,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import ApplicationError
+from core.keys import c2pa_signing_identity
 from core.throttling import ScopedRateThrottle
 from jobs.selectors import (
     output_record_by_id,
     output_record_by_manifest_id,
     output_record_by_payload,
 )
-from provenance.c2pa_ca import ensure_platform_ca
 from provenance.errors import ProvenanceError
 from provenance.fingerprint import MATCH_DISTANCE, pdq_distance
 from provenance.manifest import read_manifest
@@ -210,7 +210,7 @@ class ManifestApi(_DetectionApi):
                 "not_found", "No platform manifest has this id.", status_code=404
             )
         path = Path(settings.MEDIA_ROOT) / record.file_path
-        anchor = ensure_platform_ca(Path(settings.PLATFORM_KEYS_DIR) / "c2pa").root_pem
+        anchor = c2pa_signing_identity().root_pem
         try:
             report = read_manifest(path, anchor)
         except ProvenanceError as error:

@@ -7,7 +7,6 @@ checks it (here, or in a worker for long clips) and deletes it whatever happens.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import secrets
@@ -20,12 +19,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from core.keys import secret_bytes
+from core.keys import c2pa_signing_identity, secret_bytes
 from jobs.selectors import output_record_by_id
-from provenance.c2pa_ca import ensure_platform_ca
 from provenance.errors import MediaError, ProvenanceError
 from provenance.manifest import ManifestReport, read_manifest
-from provenance.media import MediaLimits, probe
+from provenance.media import MediaLimits, probe, sha256_file
 from provenance.watermark import WatermarkDetection, detect_sampled
 
 from . import registry
@@ -94,19 +92,11 @@ def detection_limits() -> MediaLimits:
     )
 
 
-def _sha256_file(path: str | os.PathLike[str]) -> str:
-    try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError as exc:
-        raise MediaError(f"cannot read the file: {exc.strerror}") from exc
-
-
 def _analyse(path: str | os.PathLike[str]) -> _Analysis:
     """Run the four checks and decide; reads the registry, writes nothing."""
     started = time.perf_counter()
     limits = detection_limits()
-    upload_sha256 = _sha256_file(path)
+    upload_sha256 = sha256_file(path)
     sample = sample_upload(path, limits)
     fingerprint = fingerprint_check(sample.fingerprint_frames, registry.registered_fingerprints())
     known = registry.registered_payloads()
@@ -121,7 +111,7 @@ def _analyse(path: str | os.PathLike[str]) -> _Analysis:
         known=known,
         candidates=[payload_of[r] for r, _ in fingerprint.candidates if r in payload_of],
     )
-    anchor = ensure_platform_ca(Path(settings.PLATFORM_KEYS_DIR) / "c2pa").root_pem
+    anchor = c2pa_signing_identity().root_pem
     manifest = read_manifest(path, anchor)
     likeness = likeness_check(sample.face_frame, registry.protected_descriptors())
     verdict = decide_verdict(
@@ -349,7 +339,7 @@ def detection_check_upload(*, upload, actor=None) -> DetectionResult:
             info = probe(path, detection_limits())  # headers and a demux pass: cheap, fails early
             if info.kind == "video" and info.duration_s > settings.DETECTION_SYNC_MAX_SECONDS:
                 detection_pending_room_check()
-                detection = _detection_enqueue(relative, _sha256_file(path), actor)
+                detection = _detection_enqueue(relative, sha256_file(path), actor)
                 handed_over = True
                 return _result(detection)
             return detection_run(path=path, actor=actor)

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 
 from core.errors import ApplicationError
+from provenance.media import sha256_file
 
 INPUTS_DIR = "job-inputs"
 OUTPUTS_DIR = "outputs"
@@ -91,8 +92,7 @@ def inputs_remove_on_commit(relative_paths: list[str]) -> None:
 
 def file_sha256(relative_path: str) -> str:
     """SHA-256 of a stored file, read in chunks."""
-    with open(media_path(relative_path), "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    return sha256_file(media_path(relative_path))
 
 
 def job_output_dir(job_id: int) -> Path:

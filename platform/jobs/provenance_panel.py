@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
-
 from .inputs import media_path
 from .models import OutputRecord
 
@@ -26,12 +24,12 @@ class ProvenancePanel:
 
 
 def provenance_panel(record: OutputRecord) -> ProvenancePanel:
-    from provenance.c2pa_ca import ensure_platform_ca
+    from core.keys import c2pa_signing_identity
     from provenance.errors import ProvenanceError
     from provenance.manifest import read_manifest
 
     try:
-        anchor = ensure_platform_ca(settings.PLATFORM_KEYS_DIR / "c2pa").root_pem
+        anchor = c2pa_signing_identity().root_pem
         report = read_manifest(media_path(record.file_path), anchor)
     except (ProvenanceError, OSError) as error:
         return ProvenancePanel(

@@ -25,7 +25,7 @@ from accounts.selectors import requester_is_approved
 from audit.services import audit_record
 from core.errors import ApplicationError
 from core.image_shape import portrait_shape_check
-from core.keys import public_key, secret_bytes, signing_key
+from core.keys import c2pa_signing_identity, public_key, secret_bytes, signing_key
 from generator.config import Controls, RenderConfig
 from generator.errors import GeneratorError
 from policy.decisions import (
@@ -603,12 +603,6 @@ def _verify_ticket(job: GenerationJob) -> None:
         raise JobRefusedError(error.code, error.message) from error
 
 
-def _signing_identity():
-    from provenance.c2pa_ca import ensure_platform_ca
-
-    return ensure_platform_ca(settings.PLATFORM_KEYS_DIR / "c2pa")
-
-
 def _manifest_info(job: GenerationJob):
     from consent.selectors import receipt_for_grant
     from provenance.manifest import Ingredient, ManifestInfo
@@ -748,7 +742,7 @@ def _run_claimed(job: GenerationJob) -> RunOutcome:
         payload,
         _manifest_info(job),
         out_path,
-        signer=_signing_identity(),
+        signer=c2pa_signing_identity(),
         watermark_key=secret_bytes("watermark"),
         fps=config.fps,
         on_frame=on_frame,

@@ -21,18 +21,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from django.conf import settings
 from django.core.management.base import BaseCommand
 from skimage.data import astronaut
 
-from core.keys import secret_bytes
+from core.keys import c2pa_signing_identity, secret_bytes
 from detection import registry
 from detection.checks import fingerprint_check, likeness_check
 from detection.sampling import sample_upload
 from detection.services import detection_limits
 from generator.face_analysis import face_descriptors
 from provenance.attacks import decode_video, encode_h264
-from provenance.c2pa_ca import ensure_platform_ca
 from provenance.manifest import ManifestInfo, read_manifest
 from provenance.media import Mp4Writer
 from provenance.payload import payload_for_record
@@ -66,7 +64,7 @@ class Command(BaseCommand):
         torch.set_num_threads(options["threads"])
         cv2.setNumThreads(options["threads"])
         key = secret_bytes("watermark")
-        signer = ensure_platform_ca(Path(settings.PLATFORM_KEYS_DIR) / "c2pa")
+        signer = c2pa_signing_identity()
         portrait = cv2.resize(astronaut(), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
         (descriptor,) = face_descriptors(portrait)
         protected = [(0, descriptor), *registry.protected_descriptors()]
