@@ -197,12 +197,9 @@ def test_a_decompression_bomb_is_refused_from_its_header():
         load_image(_png_bomb(60_000, 60_000), max_pixels=4_000_000)
 
 
-def test_audio_announcing_hours_never_yields_more_than_the_cap():
-    try:
-        clip = load_audio(_wav_claiming(36_000), max_seconds=30)
-    except GeneratorError:
-        return
-    assert clip.duration_s <= 30  # only the samples really there were decoded
+def test_audio_announcing_hours_decodes_only_the_samples_really_there():
+    clip = load_audio(_wav_claiming(36_000), max_seconds=30)
+    assert clip.duration_s == pytest.approx(32 / 16_000)  # 64 bytes: 32 samples, not 10 hours
 
 
 @FUZZ
