@@ -35,12 +35,16 @@ class FingerprintCheck:
     person made from one portrait are as near to each other as to their own copies.
     """
 
-    record_id: int | None  # the nearest record when within MATCH_DISTANCE
     distance: int | None  # None when the registry is empty or no frame had a usable hash
     nearest_record_id: int | None
     hashes: tuple[str, ...]
     # Every record within MATCH_DISTANCE as (record id, its nearest distance), nearest first.
     candidates: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def record_id(self) -> int | None:
+        """The nearest record when within MATCH_DISTANCE (a candidate, not an attribution)."""
+        return self.candidates[0][0] if self.candidates else None
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,7 @@ def fingerprint_check(
         if quality >= PDQ_MIN_QUALITY:
             hashes.append(value)
     if not hashes or not registered:
-        return FingerprintCheck(None, None, None, tuple(hashes))
+        return FingerprintCheck(None, None, tuple(hashes))
     query = _hash_matrix(hashes)  # (Q, 256)
     reference = _hash_matrix([h for _, h in registered])  # (M, 256)
     per_hash = (query[:, None, :] != reference[None, :, :]).sum(axis=2).min(axis=0)  # (M,)
@@ -78,7 +82,6 @@ def fingerprint_check(
     ranked = sorted(nearest_of.items(), key=lambda item: (item[1], item[0]))
     nearest_id, distance = ranked[0]
     return FingerprintCheck(
-        record_id=nearest_id if distance <= MATCH_DISTANCE else None,
         distance=distance,
         nearest_record_id=nearest_id,
         hashes=tuple(hashes),

@@ -34,7 +34,7 @@ def test_near_fingerprints_of_several_records_name_none_of_them(platform_output)
         sample=sample,
         watermark=NOT_IDENTIFIED,
         manifest=ManifestReport("missing", (), None, (), None, None, None),
-        fingerprint=FingerprintCheck(6, 3, 6, ("f" * 64,), candidates=((6, 3), (5, 5))),
+        fingerprint=FingerprintCheck(3, 6, ("f" * 64,), candidates=((6, 3), (5, 5))),
         entry_by_record=entries.get,
         entry_by_manifest=lambda manifest_id: None,
     )
@@ -63,7 +63,7 @@ def test_watermark_evidence_ranks_a_candidate_above_a_nearer_fingerprint(platfor
         sample=sample,
         watermark=watermark,
         manifest=ManifestReport("missing", (), None, (), None, None, None),
-        fingerprint=FingerprintCheck(6, 3, 6, ("f" * 64,), candidates=((6, 3), (5, 5))),
+        fingerprint=FingerprintCheck(3, 6, ("f" * 64,), candidates=((6, 3), (5, 5))),
         entry_by_record=lambda r: RegistryEntry(r, "ab" * 8, f"urn:{r}", "0" * 64, 512, 512, 4.0),
         entry_by_manifest=lambda manifest_id: None,
     )

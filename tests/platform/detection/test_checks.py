@@ -74,7 +74,7 @@ def test_an_identified_watermark_is_platform_only_in_a_video(platform_output, ki
         sample=sample,
         watermark=watermark,
         manifest=ManifestReport("missing", (), None, (), None, None, None),
-        fingerprint=FingerprintCheck(None, None, None, ()),
+        fingerprint=FingerprintCheck(None, None, ()),
         entry_by_record=lambda record_id: entry if record_id == 5 else None,
         entry_by_manifest=lambda manifest_id: None,
     )
