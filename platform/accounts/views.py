@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from core.errors import ApplicationError
 from core.permissions import role_required
+from core.review import review_page
 from core.throttling import portal_rate_allowed
 
 from . import selectors, services
-from .forms import ApplicationForm, ReviewForm, SignUpForm
+from .forms import ApplicationForm, SignUpForm
 from .models import RequesterApplication, Role
 
 
@@ -110,26 +113,15 @@ def application_review(request, pk: int):
         ),
         pk=pk,
     )
-    form = ReviewForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.requester_application_review(
-                application=application,
-                verifier=request.user,
-                approve=form.cleaned_data["decision"] == "approve",
-                reason=form.cleaned_data["reason"],
-            )
-        except ApplicationError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, "Decision recorded.")
-            return redirect("accounts:application_queue")
-    return render(
+    return review_page(
         request,
-        "accounts/application_review.html",
-        {
+        decide=functools.partial(
+            services.requester_application_review, application=application, verifier=request.user
+        ),
+        template="accounts/application_review.html",
+        context={
             "application": application,
-            "form": form,
             "member_count": application.organisation.members.count(),
         },
+        done_url=reverse("accounts:application_queue"),
     )

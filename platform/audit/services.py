@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import AuditAction
 from core.keys import signing_key
 from core.request_context import current_request_context
 
@@ -145,7 +146,7 @@ def audit_periodic_check() -> tuple[AuditCheckpoint | None, bool]:
             "audit log verification failed: %s", report.summary()
         )
         audit_record(
-            action="audit.verification_failed",
+            action=AuditAction.AUDIT_VERIFICATION_FAILED,
             outcome=Outcome.ERROR,
             reason=report.problems[0],
             details={"problems": report.problems[:20], "events": report.events},

@@ -18,8 +18,9 @@ from policy.purposes import PURPOSES
 
 from . import selectors, services
 from . import verification as identity_verification
-from .models import ConsentGrant, Identity, IdentityVerification
+from .models import IdentityVerification
 from .parties import MAX_NAMES, grant_parties_resolve, organisations_reach
+from .scope import GrantScope
 
 
 class IsOwner(HasRole):
@@ -28,20 +29,6 @@ class IsOwner(HasRole):
 
 class IsVerifier(HasRole):
     roles = (Role.VERIFIER, Role.ADMIN)
-
-
-def _base_url(request) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
-
-
-def _own_identity(request, pk: int) -> Identity:
-    return get_object_or_404(Identity, pk=pk, owner=request.user)
-
-
-def _own_grant(request, pk: int) -> ConsentGrant:
-    return get_object_or_404(
-        ConsentGrant.objects.select_related("identity"), pk=pk, identity__owner=request.user
-    )
 
 
 class IdentityOutputSerializer(serializers.Serializer):
@@ -137,16 +124,20 @@ class VerificationReviewOutputSerializer(VerificationOutputSerializer):
 class IdentityListApi(APIView):
     permission_classes = [IsOwner]
 
+    @extend_schema(responses={200: IdentityOutputSerializer(many=True)})
+    def get(self, request):
+        identities = selectors.identity_list_for_owner(owner=request.user)
+        return Response(IdentityOutputSerializer(identities, many=True).data)
+
+
+class IdentityCreateApi(APIView):
+    permission_classes = [IsOwner]
+
     class InputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "ConsentIdentityListInput"
 
         display_name = serializers.CharField(max_length=150)
-
-    @extend_schema(responses={200: IdentityOutputSerializer(many=True)})
-    def get(self, request):
-        identities = selectors.identity_list_for_owner(owner=request.user)
-        return Response(IdentityOutputSerializer(identities, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: IdentityOutputSerializer})
     def post(self, request):
@@ -167,14 +158,16 @@ class IdentityDetailApi(APIView):
 
     @extend_schema(responses={200: IdentityOutputSerializer})
     def get(self, request, pk: int):
-        return Response(IdentityOutputSerializer(_own_identity(request, pk)).data)
+        return Response(
+            IdentityOutputSerializer(selectors.identity_get_owned(owner=request.user, pk=pk)).data
+        )
 
     @extend_schema(request=InputSerializer, responses={200: IdentityOutputSerializer})
     def patch(self, request, pk: int):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         identity = services.identity_likeness_protection_set(
-            identity=_own_identity(request, pk),
+            identity=selectors.identity_get_owned(owner=request.user, pk=pk),
             owner=request.user,
             enabled=data.validated_data["likeness_protection"],
         )
@@ -193,7 +186,7 @@ class PortraitEnrolApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: IdentityOutputSerializer})
     def post(self, request, pk: int):
-        identity = _own_identity(request, pk)
+        identity = selectors.identity_get_owned(owner=request.user, pk=pk)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["portrait"]
@@ -212,7 +205,7 @@ class VerificationStartApi(APIView):
     @extend_schema(request=None, responses={201: VerificationOutputSerializer})
     def post(self, request, pk: int):
         verification = identity_verification.verification_start(
-            identity=_own_identity(request, pk), owner=request.user
+            identity=selectors.identity_get_owned(owner=request.user, pk=pk), owner=request.user
         )
         return Response(
             VerificationOutputSerializer(verification).data, status=status.HTTP_201_CREATED
@@ -234,11 +227,7 @@ class VerificationRecordingStartApi(APIView):
 
     @extend_schema(request=None, responses={201: OutputSerializer})
     def post(self, request, pk: int):
-        verification = get_object_or_404(
-            IdentityVerification.objects.select_related("identity"),
-            pk=pk,
-            identity__owner=request.user,
-        )
+        verification = selectors.verification_get_owned(owner=request.user, pk=pk)
         verification, nonce = identity_verification.verification_recording_start(
             verification=verification, owner=request.user
         )
@@ -267,11 +256,7 @@ class VerificationClipApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: VerificationOutputSerializer})
     def post(self, request, pk: int):
-        verification = get_object_or_404(
-            IdentityVerification.objects.select_related("identity"),
-            pk=pk,
-            identity__owner=request.user,
-        )
+        verification = selectors.verification_get_owned(owner=request.user, pk=pk)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         clip = data.validated_data["clip"]
@@ -349,14 +334,14 @@ class GrantScopeSerializer(serializers.Serializer):
             )
         return attrs
 
-    def scope(self, *, grant=None) -> dict:
+    def scope(self, *, grant=None) -> GrantScope:
         data = dict(self.validated_data)
         requesters, organisations = grant_parties_resolve(
             requester_names=data.pop("requesters"),
             organisation_names=data.pop("organisations"),
             grant=grant,
         )
-        return {"requesters": requesters, "organisations": organisations, **data}
+        return GrantScope(requesters=requesters, organisations=organisations, **data)
 
 
 class GrantListApi(APIView):
@@ -364,16 +349,25 @@ class GrantListApi(APIView):
 
     @extend_schema(responses={200: GrantOutputSerializer(many=True)})
     def get(self, request, pk: int):
-        grants = selectors.grant_list_for_identity(identity=_own_identity(request, pk))
+        grants = selectors.grant_list_for_identity(
+            identity=selectors.identity_get_owned(owner=request.user, pk=pk)
+        )
         return Response(GrantOutputSerializer(grants, many=True).data)
+
+
+class GrantCreateApi(APIView):
+    permission_classes = [IsOwner]
 
     @extend_schema(request=GrantScopeSerializer, responses={201: GrantOutputSerializer})
     def post(self, request, pk: int):
-        identity = _own_identity(request, pk)
+        identity = selectors.identity_get_owned(owner=request.user, pk=pk)
         data = GrantScopeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         grant = services.consent_grant(
-            identity=identity, owner=request.user, base_url=_base_url(request), **data.scope()
+            identity=identity,
+            owner=request.user,
+            base_url=selectors.receipt_base_url(request=request),
+            scope=data.scope(),
         )
         return Response(GrantOutputSerializer(grant).data, status=status.HTTP_201_CREATED)
 
@@ -383,7 +377,9 @@ class GrantDetailApi(APIView):
 
     @extend_schema(responses={200: GrantOutputSerializer})
     def get(self, request, pk: int):
-        return Response(GrantOutputSerializer(_own_grant(request, pk)).data)
+        return Response(
+            GrantOutputSerializer(selectors.grant_get_owned(owner=request.user, pk=pk)).data
+        )
 
 
 class GrantChangeApi(APIView):
@@ -391,11 +387,14 @@ class GrantChangeApi(APIView):
 
     @extend_schema(request=GrantScopeSerializer, responses={201: GrantOutputSerializer})
     def post(self, request, pk: int):
-        grant = _own_grant(request, pk)
+        grant = selectors.grant_get_owned(owner=request.user, pk=pk)
         data = GrantScopeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         new = services.consent_change(
-            grant=grant, owner=request.user, base_url=_base_url(request), **data.scope(grant=grant)
+            grant=grant,
+            owner=request.user,
+            base_url=selectors.receipt_base_url(request=request),
+            scope=data.scope(grant=grant),
         )
         return Response(GrantOutputSerializer(new).data, status=status.HTTP_201_CREATED)
 
@@ -406,7 +405,9 @@ class GrantRevokeApi(APIView):
     @extend_schema(request=None, responses={200: GrantOutputSerializer})
     def post(self, request, pk: int):
         revoked = services.consent_revoke(
-            grant=_own_grant(request, pk), owner=request.user, base_url=_base_url(request)
+            grant=selectors.grant_get_owned(owner=request.user, pk=pk),
+            owner=request.user,
+            base_url=selectors.receipt_base_url(request=request),
         )
         return Response(GrantOutputSerializer(revoked).data)
 
@@ -418,7 +419,9 @@ class GrantReceiptApi(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request, pk: int):
-        receipt = selectors.receipt_for_grant(grant=_own_grant(request, pk))
+        receipt = selectors.receipt_for_grant(
+            grant=selectors.grant_get_owned(owner=request.user, pk=pk)
+        )
         if receipt is None:
             raise ApplicationError("no_receipt", "This grant has no receipt.", status_code=404)
         return Response(receipt.document)
@@ -430,7 +433,9 @@ class BiometricsDeleteApi(APIView):
     @extend_schema(request=None, responses={200: IdentityOutputSerializer})
     def delete(self, request, pk: int):
         identity = services.identity_biometrics_delete(
-            identity=_own_identity(request, pk), owner=request.user, base_url=_base_url(request)
+            identity=selectors.identity_get_owned(owner=request.user, pk=pk),
+            owner=request.user,
+            base_url=selectors.receipt_base_url(request=request),
         )
         return Response(IdentityOutputSerializer(identity).data)
 
@@ -455,5 +460,7 @@ class LikenessUsesApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer(many=True)})
     def get(self, request, pk: int):
-        uses = selectors.likeness_uses_for_identity(identity=_own_identity(request, pk))
+        uses = selectors.likeness_uses_for_identity(
+            identity=selectors.identity_get_owned(owner=request.user, pk=pk)
+        )
         return Response(self.OutputSerializer(uses, many=True).data)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import numpy as np
 from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from policy.decisions import GrantFacts, IdentityFacts
@@ -160,6 +161,32 @@ def grant_policy_facts(*, grant: ConsentGrant) -> GrantFacts:
         revoked_at=grant.revoked_at,
         superseded_at=grant.superseded_at,
     )
+
+
+# --- what the portal and the API show an owner -------------------------------------------------
+# 404, not 403, for someone else's identity, grant or recording: its existence is not theirs to
+# learn.
+
+
+def identity_get_owned(*, owner, pk: int) -> Identity:
+    return get_object_or_404(Identity, pk=pk, owner=owner)
+
+
+def grant_get_owned(*, owner, pk: int) -> ConsentGrant:
+    return get_object_or_404(
+        ConsentGrant.objects.select_related("identity"), pk=pk, identity__owner=owner
+    )
+
+
+def verification_get_owned(*, owner, pk: int) -> IdentityVerification:
+    return get_object_or_404(
+        IdentityVerification.objects.select_related("identity"), pk=pk, identity__owner=owner
+    )
+
+
+def receipt_base_url(*, request) -> str:
+    """The site address as this request reached it: receipts link back to it."""
+    return request.build_absolute_uri("/").rstrip("/")
 
 
 def identity_list_for_owner(*, owner) -> QuerySet[Identity]:

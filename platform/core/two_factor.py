@@ -27,6 +27,7 @@ from knox.auth import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.models import STAFF_ROLES
+from audit.actions import AuditAction
 
 from .errors import error_body
 
@@ -75,7 +76,7 @@ def totp_enrol_confirm(*, request, device: TOTPDevice, token: str) -> bool:
 
     if not device.verify_token(token):
         audit_record(
-            action="auth.otp_failed",
+            action=AuditAction.AUTH_OTP_FAILED,
             outcome="denied",
             actor=request.user,
             subject_type="user",
@@ -88,7 +89,7 @@ def totp_enrol_confirm(*, request, device: TOTPDevice, token: str) -> bool:
         device.save(update_fields=["confirmed"])
         TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
         audit_record(
-            action="auth.otp_enrolled",
+            action=AuditAction.AUTH_OTP_ENROLLED,
             actor=request.user,
             subject_type="user",
             subject_id=request.user.pk,
@@ -114,7 +115,7 @@ def totp_verify(*, request, token: str) -> bool:
     device = confirmed_device(request.user)
     if device is None or not device.verify_token(token):
         audit_record(
-            action="auth.otp_failed",
+            action=AuditAction.AUTH_OTP_FAILED,
             outcome="denied",
             actor=request.user,
             subject_type="user",
@@ -124,7 +125,7 @@ def totp_verify(*, request, token: str) -> bool:
         return False
     _session_elevate(request, device)
     audit_record(
-        action="auth.otp_verified",
+        action=AuditAction.AUTH_OTP_VERIFIED,
         actor=request.user,
         subject_type="user",
         subject_id=request.user.pk,

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import AuditAction
 from audit.services import audit_record
 from core.keys import c2pa_signing_identity, secret_bytes
 from jobs.selectors import output_record_by_id
@@ -269,7 +270,7 @@ def _record(detection: Detection, analysis: _Analysis, actor) -> Detection:
                 distance=float(likeness.distance or 0.0),
             )
     audit_record(
-        action="detection.checked",
+        action=AuditAction.DETECTION_CHECKED,
         actor=actor,
         subject_type="detection",
         subject_id=str(detection.pk),
@@ -400,7 +401,7 @@ def _fail(detection: Detection, code: str, message: str) -> None:
     detection.completed_at = timezone.now()
     detection.save()
     audit_record(
-        action="detection.checked",
+        action=AuditAction.DETECTION_CHECKED,
         outcome="error",
         actor=detection.requested_by,
         subject_type="detection",

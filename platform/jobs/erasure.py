@@ -15,6 +15,7 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
+from audit.actions import AuditAction
 from audit.services import audit_record
 from consent.signals import identity_biometrics_deleted
 
@@ -64,7 +65,7 @@ def job_media_erase_for_identity(*, identity, actor) -> dict:
         "outputs_deleted": len(records),
     }
     audit_record(
-        action="job.media_erased",
+        action=AuditAction.JOB_MEDIA_ERASED,
         actor=actor,
         subject_type="identity",
         subject_id=identity.pk,

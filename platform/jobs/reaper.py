@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.actions import AuditAction
 from audit.services import audit_record
 
 from . import inputs
@@ -75,7 +76,7 @@ def job_reap_stale(*, now=None) -> ReapReport:
                 ]
             )
             audit_record(
-                action="job.requeued",
+                action=AuditAction.JOB_REQUEUED,
                 subject_type="job",
                 subject_id=job_id,
                 reason="its worker stopped answering",
@@ -98,7 +99,7 @@ def job_reap_stale(*, now=None) -> ReapReport:
             )
         _job_finish(job, status=JobStatus.FAILED, code=code, reason=reason, now=now)
         audit_record(
-            action="job.failed",
+            action=AuditAction.JOB_FAILED,
             outcome="error",
             subject_type="job",
             subject_id=job_id,

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.selectors import requester_is_approved
+from audit.actions import AuditAction
 from audit.services import audit_record
 from core.errors import ApplicationError
 from core.image_shape import portrait_shape_check
@@ -278,7 +279,7 @@ def job_submit(
         inputs.input_remove(audio.relative_path)
         inputs.input_remove(portrait.stored.relative_path)
         audit_record(
-            action="policy.decided",
+            action=AuditAction.POLICY_DECIDED,
             outcome="denied",
             actor=requester,
             subject_type="identity",
@@ -366,7 +367,7 @@ def _job_create(
     job.ticket = issue_ticket(claims, key.private_key, key.key_id)
     job.save(update_fields=["ticket"])
     audit_record(
-        action="policy.decided",
+        action=AuditAction.POLICY_DECIDED,
         outcome="allowed",
         actor=requester,
         subject_type="identity",
@@ -374,7 +375,7 @@ def _job_create(
         details=details,
     )
     audit_record(
-        action="job.submitted",
+        action=AuditAction.JOB_SUBMITTED,
         actor=requester,
         subject_type="job",
         subject_id=job.pk,
@@ -441,7 +442,7 @@ def job_revocation_apply(*, grant, actor) -> tuple[int, int]:
             now=now,
         )
         audit_record(
-            action="job.cancelled",
+            action=AuditAction.JOB_CANCELLED,
             actor=actor,
             subject_type="job",
             subject_id=job.pk,
@@ -661,7 +662,9 @@ def _run_end(job: GenerationJob, status: str, error: JobRefusedError) -> None:
             return  # revocation already cancelled it and logged that
         _job_finish(fresh, status=status, code=error.code, reason=error.message, now=timezone.now())
         audit_record(
-            action="job.cancelled" if status == JobStatus.CANCELLED else "job.failed",
+            action=AuditAction.JOB_CANCELLED
+            if status == JobStatus.CANCELLED
+            else AuditAction.JOB_FAILED,
             outcome="denied" if status == JobStatus.CANCELLED else "error",
             subject_type="job",
             subject_id=job.pk,
@@ -804,7 +807,7 @@ def _record_output(job: GenerationJob, published, outcome: RunOutcome) -> Output
     fresh.save(update_fields=["frames_done", "timings"])
     _job_finish(fresh, status=JobStatus.DONE, code="", reason="", now=now)
     audit_record(
-        action="job.published",
+        action=AuditAction.JOB_PUBLISHED,
         subject_type="job",
         subject_id=fresh.pk,
         details={

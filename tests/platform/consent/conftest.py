@@ -195,18 +195,20 @@ def verified_identity(enrolled_identity, verifier):
 
 @pytest.fixture
 def grant_scope(requester):
-    return {
-        "requesters": [requester],
-        "organisations": [],
-        "purposes": ["news_explainer"],
-        "max_clip_seconds": 30,
-        "allowed_emotions": ["neutral"],
-        "allow_download": False,
-    }
+    from consent.scope import GrantScope
+
+    return GrantScope(
+        requesters=[requester],
+        organisations=[],
+        purposes=["news_explainer"],
+        max_clip_seconds=30,
+        allowed_emotions=["neutral"],
+        allow_download=False,
+    )
 
 
 @pytest.fixture
 def active_grant(verified_identity, owner, grant_scope):
     from consent.services import consent_grant
 
-    return consent_grant(identity=verified_identity, owner=owner, **grant_scope)
+    return consent_grant(identity=verified_identity, owner=owner, scope=grant_scope)

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.actions import AuditAction
 from audit.services import audit_record, audit_verification_note
 from audit.verification import verify_audit_log
 
@@ -14,7 +15,7 @@ class Command(BaseCommand):
         audit_verification_note(ok=report.ok)
         if not report.ok:
             audit_record(
-                action="audit.verification_failed",
+                action=AuditAction.AUDIT_VERIFICATION_FAILED,
                 outcome="error",
                 reason=report.problems[0],
                 details={"problems": report.problems[:20]},

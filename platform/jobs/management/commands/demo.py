@@ -136,6 +136,7 @@ def _demo_consent(portrait: Path, say):
     from accounts.services import demo_accounts_seed
     from consent import services as consent
     from consent.models import Identity, IdentityStatus
+    from consent.scope import GrantScope
     from consent.selectors import grant_active_for
     from generator.config import EMOTIONS
 
@@ -168,12 +169,14 @@ def _demo_consent(portrait: Path, say):
         grant = consent.consent_grant(
             identity=identity,
             owner=owner,
-            requesters=[requester],
-            organisations=[],
-            purposes=[DEMO_PURPOSE],
-            max_clip_seconds=min(120, settings.CONSENT_GRANT_MAX_CLIP_SECONDS),
-            allowed_emotions=list(EMOTIONS),
-            allow_download=True,
+            scope=GrantScope(
+                requesters=[requester],
+                organisations=[],
+                purposes=[DEMO_PURPOSE],
+                max_clip_seconds=min(120, settings.CONSENT_GRANT_MAX_CLIP_SECONDS),
+                allowed_emotions=list(EMOTIONS),
+                allow_download=True,
+            ),
         )
         say(f"consent grant {grant.pk} names demo-requester for {DEMO_PURPOSE}")
     return requester, identity, grant
