@@ -241,7 +241,7 @@ def _login(client, user):
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from core.two_factor import requires_two_factor
+    from accounts.two_factor import requires_two_factor
 
     client.force_login(user)
     if requires_two_factor(user):

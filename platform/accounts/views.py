@@ -40,7 +40,7 @@ def sign_up(request):
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome! Your account is ready.")
-            return redirect("accounts:apply" if user.role == Role.REQUESTER else "core:home")
+            return redirect("accounts:apply" if user.role == Role.REQUESTER else "site:home")
     return render(request, "accounts/sign_up.html", {"form": form})
 
 
@@ -62,7 +62,7 @@ def apply(request):
             form.add_error(None, error.message)
         else:
             messages.success(request, "Application sent. A verifier will review it.")
-            return redirect("core:home")
+            return redirect("site:home")
     return render(request, "accounts/apply.html", {"form": form, "latest": latest})
 
 
@@ -125,3 +125,13 @@ def application_review(request, pk: int):
         },
         done_url=reverse("accounts:application_queue"),
     )
+
+
+def home(request):
+    """The home page: for a requester, where their application stands."""
+    context = {}
+    user = request.user
+    if user.is_authenticated and user.role == Role.REQUESTER:
+        context["approved"] = selectors.requester_is_approved(user=user)
+        context["application"] = selectors.requester_latest_application(requester=user)
+    return render(request, "accounts/home.html", context)

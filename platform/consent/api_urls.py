@@ -28,11 +28,6 @@ urlpatterns = [
         name="api-biometrics",
     ),
     path(
-        "identities/<int:pk>/generations",
-        apis.LikenessUsesApi.as_view(),
-        name="api-likeness-uses",
-    ),
-    path(
         "verifications/pending",
         apis.VerificationPendingApi.as_view(),
         name="api-verifications-pending",

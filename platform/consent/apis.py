@@ -438,29 +438,3 @@ class BiometricsDeleteApi(APIView):
             base_url=selectors.receipt_base_url(request=request),
         )
         return Response(IdentityOutputSerializer(identity).data)
-
-
-class LikenessUsesApi(APIView):
-    permission_classes = [IsOwner]
-
-    class OutputSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "ConsentLikenessUsesOutput"
-
-        job_id = serializers.IntegerField()
-        created_at = serializers.DateTimeField()
-        requester = serializers.CharField()
-        organisation = serializers.CharField()
-        purpose = serializers.CharField()
-        status = serializers.CharField()
-        grant_id = serializers.IntegerField()
-        grant_version = serializers.IntegerField()
-        published_at = serializers.DateTimeField(allow_null=True)
-        output_revoked_at = serializers.DateTimeField(allow_null=True)
-
-    @extend_schema(responses={200: OutputSerializer(many=True)})
-    def get(self, request, pk: int):
-        uses = selectors.likeness_uses_for_identity(
-            identity=selectors.identity_get_owned(owner=request.user, pk=pk)
-        )
-        return Response(self.OutputSerializer(uses, many=True).data)

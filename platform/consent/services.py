@@ -5,7 +5,6 @@ in its own transaction."""
 from __future__ import annotations
 
 import hashlib
-import logging
 
 import numpy as np
 from django.conf import settings
@@ -27,15 +26,13 @@ from consent.models import (
 )
 from consent.scope import GrantScope, grant_scope_clean
 from consent.selectors import grant_series_current, identity_reference_descriptor
-from consent.signals import identity_biometrics_deleted
+from consent.signals import grant_revoked, identity_biometrics_deleted
 from core.errors import ApplicationError
 from core.image_shape import portrait_shape_check
 from core.keys import signing_key
 from generator.config import RenderConfig
 from generator.errors import GeneratorError
 from generator.face_analysis import analyse_portrait, descriptor_distance, load_image
-
-logger = logging.getLogger(__name__)
 
 
 def _require_owner(identity: Identity, owner: User) -> None:
@@ -329,22 +326,12 @@ def _grant_revoke(*, grant: ConsentGrant, actor: User, base_url: str | None) -> 
 
 
 def _job_revocation_apply(*, grant: ConsentGrant, actor: User) -> tuple[int, int]:
-    """jobs.services.job_revocation_apply, imported here (jobs depends on consent, not back).
-
-    Falls back to (0, 0) only while the jobs app has no such function yet; any other import
-    failure is a real bug and propagates, so revocation can never silently skip the jobs.
-    """
-    try:
-        from jobs import services as job_services
-    except ModuleNotFoundError as error:
-        if error.name != "jobs.services":
-            raise
-        job_services = None
-    apply = getattr(job_services, "job_revocation_apply", None)
-    if apply is None:
-        logger.warning("jobs.services.job_revocation_apply is missing: no jobs to cancel")
-        return 0, 0
-    return apply(grant=grant, actor=actor)
+    """Tell the apps that act on a consent (jobs) that it ended; sum what they stopped."""
+    answers = grant_revoked.send(sender=ConsentGrant, grant=grant, actor=actor)
+    return (
+        sum(jobs for _, (jobs, _outputs) in answers),
+        sum(outputs for _, (_jobs, outputs) in answers),
+    )
 
 
 # --- receipts ---------------------------------------------------------------------------------

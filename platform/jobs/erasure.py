@@ -20,6 +20,7 @@ from audit.services import audit_record
 from consent.signals import identity_biometrics_deleted
 
 from . import inputs
+from .finish import job_finish
 from .models import ACTIVE_STATUSES, GenerationJob, JobStatus, OutputRecord
 
 
@@ -27,14 +28,12 @@ from .models import ACTIVE_STATUSES, GenerationJob, JobStatus, OutputRecord
 def job_media_erase_for_identity(*, identity, actor) -> dict:
     """Cancel the identity's remaining jobs, delete every job input and published video of it
     (files go after commit), mark the registry entries revoked and deleted. Returns counts."""
-    from .services import _job_finish
-
     now = timezone.now()
     cancelled = 0
     inputs_removed = 0
     for job in GenerationJob.objects.select_for_update().filter(identity=identity):
         if job.status in ACTIVE_STATUSES:
-            _job_finish(
+            job_finish(
                 job,
                 status=JobStatus.CANCELLED,
                 code="biometrics_deleted",

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from jobs.services import job_run
+from jobs.run import job_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

@@ -26,10 +26,11 @@ from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from accounts.models import STAFF_ROLES
 from audit.actions import AuditAction
+from audit.services import audit_record
+from core.errors import error_body
 
-from .errors import error_body
+from .models import STAFF_ROLES
 
 # Paths a password-only staff session may reach: the 2FA pages themselves and signing out.
 _EXEMPT_PREFIXES = ("/account/2fa/", "/accounts/logout/", "/static/", "/healthz")
@@ -72,8 +73,6 @@ def totp_secret_b32(device: TOTPDevice) -> str:
 
 def totp_enrol_confirm(*, request, device: TOTPDevice, token: str) -> bool:
     """Confirm enrolment with a first code; the session is then OTP-verified."""
-    from audit.services import audit_record
-
     if not device.verify_token(token):
         audit_record(
             action=AuditAction.AUTH_OTP_FAILED,
@@ -110,8 +109,6 @@ def _session_elevate(request, device) -> None:
 def totp_verify(*, request, token: str) -> bool:
     """Check a code against the user's confirmed device (django-otp throttles repeated failures
     exponentially) and mark the session verified."""
-    from audit.services import audit_record
-
     device = confirmed_device(request.user)
     if device is None or not device.verify_token(token):
         audit_record(
@@ -160,7 +157,7 @@ class StaffTwoFactorMiddleware:
                 return JsonResponse(
                     error_body("otp_required", "Verify your one-time code first."), status=403
                 )
-            target = "core:otp_verify" if confirmed_device(user) else "core:otp_setup"
+            target = "site:otp_verify" if confirmed_device(user) else "site:otp_setup"
             next_path = request.get_full_path() if request.method == "GET" else ""
             url = reverse(target)
             if next_path and next_path != "/":
