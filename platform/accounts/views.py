@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from core.errors import ApplicationError
+from core.errors import USER_FACING_ERRORS
 from core.permissions import role_required
 from core.review import review_page
 from core.throttling import portal_rate_allowed
@@ -35,7 +35,7 @@ def sign_up(request):
     if request.method == "POST" and form.is_valid():
         try:
             user = services.user_sign_up(**form.cleaned_data)
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             form.add_error(None, error.message)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -58,7 +58,7 @@ def apply(request):
                 intended_use=form.cleaned_data["intended_use"],
                 accept_use_policy=form.cleaned_data["accept_use_policy"],
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, "Application sent. A verifier will review it.")
@@ -77,7 +77,7 @@ def organisation(request):
             _, code = services.organisation_invitation_create(
                 organisation=own, inviter=request.user
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             messages.error(request, error.message)
     return render(
         request,

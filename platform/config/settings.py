@@ -2,6 +2,12 @@
 
 Embedded defaults (SQLite under var/, Celery's filesystem broker) make `make run` work on a bare
 machine; production is configured by environment only (see README, "Configuration").
+
+One module of about 450 lines, kept whole on purpose: Django reads settings from one module, and
+a reader looking for a setting searches one file. A "# --- <concern> ---" heading opens each
+section (database, security, API, Celery, audit, detection, jobs, consent, hardening, rate
+limits); sections hold values and the comments that say why, no logic beyond reading the
+environment.
 """
 
 from __future__ import annotations

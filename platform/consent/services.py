@@ -1,6 +1,9 @@
 """Writes for the consent app: identities, enrolment, grants, receipts, revocation and biometric
-deletion (identity verification is in consent.verification). Each service writes its audit event
-in its own transaction."""
+deletion (identity verification is in consent.verification, the receipt document in
+consent.receipts, scope checks in consent.scope). Each service writes its audit event in its own
+transaction. About 400 lines kept together: these services share the owner check and call one
+another (deletion revokes grants, grants issue receipts), and callers import them from one place.
+"""
 
 from __future__ import annotations
 

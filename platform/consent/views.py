@@ -14,10 +14,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Role
-from core.errors import ApplicationError
+from core.errors import USER_FACING_ERRORS
 from core.permissions import role_required
 from core.review import review_page
 from policy.purposes import purpose_label
+from provenance.media import sniff_file
 
 from . import selectors, services
 from . import verification as identity_verification
@@ -41,7 +42,7 @@ def identity_list(request):
             identity = services.identity_create(
                 owner=request.user, display_name=form.cleaned_data["display_name"]
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, "Identity added. Now enrol a reference portrait.")
@@ -83,7 +84,7 @@ def portrait_enrol(request, pk: int):
             services.portrait_enrol(
                 identity=identity, owner=request.user, data=upload.read(), filename=upload.name
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             messages.error(request, error.message)
         else:
             messages.success(request, "Reference portrait enrolled: exactly one face found.")
@@ -115,29 +116,16 @@ def portrait_image(request, pk: int):
     _may_see_biometrics(request, portrait.identity)
     if not portrait.file:
         raise Http404
-    handle = portrait.file.open("rb")
-    content_type = _media_type(handle.read(16), default="application/octet-stream")
-    handle.seek(0)
-    return FileResponse(handle, content_type=content_type)
+    return _stored_file_response(portrait.file)
 
 
-# Stored files were checked on the way in; their first bytes say which of these they are.
-_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x1a\x45\xdf\xa3", "video/webm"),
-)
-
-
-def _media_type(head: bytes, *, default: str) -> str:
-    for signature, media_type in _SIGNATURES:
-        if head.startswith(signature):
-            return media_type
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[4:8] == b"ftyp":
-        return "video/mp4"
-    return default
+def _stored_file_response(field) -> FileResponse:
+    """Serve a stored portrait or recording (checked on the way in) as what its bytes say it is."""
+    sniffed = sniff_file(field.path)
+    handle = field.open("rb")
+    return FileResponse(
+        handle, content_type=sniffed.media_type if sniffed else "application/octet-stream"
+    )
 
 
 def _may_see_biometrics(request, identity: Identity) -> None:
@@ -153,7 +141,7 @@ def verification_page(request, pk: int):
     if request.method == "POST":
         try:
             identity_verification.verification_start(identity=identity, owner=request.user)
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             messages.error(request, error.message)
         return redirect("consent:verification_page", identity.pk)
     verification = selectors.verification_latest(identity=identity)
@@ -195,7 +183,7 @@ def verification_clip(request, pk: int):
                 source=source,
                 nonce=request.POST.get("nonce", "")[:100],
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             messages.error(request, error.message)
         else:
             if result.status == VerificationStatus.PENDING_REVIEW:
@@ -213,10 +201,7 @@ def verification_clip_media(request, pk: int):
     _may_see_biometrics(request, verification.identity)
     if not verification.clip:
         raise Http404
-    handle = verification.clip.open("rb")
-    content_type = _media_type(handle.read(16), default="application/octet-stream")
-    handle.seek(0)
-    return FileResponse(handle, content_type=content_type)
+    return _stored_file_response(verification.clip)
 
 
 @role_required(Role.VERIFIER, Role.ADMIN)
@@ -268,7 +253,7 @@ def grant_create(request, pk: int):
                 base_url=selectors.receipt_base_url(request=request),
                 scope=form.scope(),
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, "Consent granted. Your signed receipt is below.")
@@ -291,7 +276,7 @@ def grant_change(request, pk: int):
                 base_url=selectors.receipt_base_url(request=request),
                 scope=form.scope(),
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, f"Consent changed: this is version {new.version}.")
@@ -334,7 +319,7 @@ def grant_revoke(request, pk: int):
                 owner=request.user,
                 base_url=selectors.receipt_base_url(request=request),
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             messages.error(request, error.message)
             return redirect("consent:grant_detail", grant.pk)
         messages.success(
@@ -374,7 +359,7 @@ def biometrics_delete(request, pk: int):
                 owner=request.user,
                 base_url=selectors.receipt_base_url(request=request),
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             messages.error(request, error.message)
         else:
             messages.success(

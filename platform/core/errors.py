@@ -1,8 +1,9 @@
 """One application error type and the one place errors become HTTP answers.
 
-Services raise ApplicationError (or a library's own error: generator, provenance, policy); the API
-answers every error as `{"error": {"code", "message"}}`, portal views turn them into form errors,
-and management commands into one line on stderr with a non-zero exit.
+Services raise ApplicationError or let a library's own error (generator, provenance, policy)
+through unchanged; the API answers every one of them as `{"error": {"code", "message"}}`, portal
+views catch USER_FACING_ERRORS and show the message as a form error, and management commands
+print one line on stderr and exit non-zero.
 """
 
 from __future__ import annotations
@@ -34,6 +35,17 @@ class ApplicationError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+# Every error whose message is fit for the person who caused it. Services let the libraries'
+# errors through as they are; the API answers all of these as {code, message}, and portal views
+# catch this tuple to show the message as a form error.
+USER_FACING_ERRORS: tuple[type[Exception], ...] = (
+    ApplicationError,
+    GeneratorError,
+    ProvenanceError,
+    PolicyError,
+)
 
 
 def library_error_types() -> tuple[type[Exception], ...]:

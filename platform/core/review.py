@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
-from core.errors import ApplicationError
+from core.errors import USER_FACING_ERRORS
 
 
 class ReviewForm(forms.Form):
@@ -34,7 +34,7 @@ def review_page(
                 approve=form.cleaned_data["decision"] == "approve",
                 reason=form.cleaned_data["reason"],
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, "Decision recorded.")

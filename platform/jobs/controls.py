@@ -8,7 +8,6 @@ from dataclasses import asdict
 
 from core.errors import ApplicationError
 from generator.config import Controls
-from generator.errors import GeneratorError
 
 
 def controls_from(value: Controls | Mapping) -> Controls:
@@ -28,10 +27,7 @@ def controls_from(value: Controls | Mapping) -> Controls:
             )
         except (TypeError, ValueError, IndexError) as error:
             raise ApplicationError("invalid_controls", f"Invalid controls: {error}") from error
-    try:
-        return controls.validated()
-    except GeneratorError as error:
-        raise ApplicationError(error.code, error.message) from error
+    return controls.validated()  # GeneratorError for values out of range
 
 
 def controls_as_dict(controls: Controls) -> dict:

@@ -1,11 +1,10 @@
-"""Writes for generation jobs: submit (policy + ticket), revocation, and the one run.
+"""Writes for generation jobs: submission (policy + ticket).
 
 `job_submit` is where a request meets the policy: inputs are stored and hashed, the job's
 portrait is compared with the identity's reference face, every fact goes into
 policy.decisions.decide, and the decision is audit-logged whatever it is. Only an allowed
-decision makes a job, a signed ticket and (after commit) a Celery task.
-`job_run` is what that task does; it is the only code path that writes a generated video, and
-it writes it only through provenance.publish.
+decision makes a job, a signed ticket and (after commit) a Celery task. What the task does is
+in jobs.run; how jobs end is in jobs.finish; revocation and erasure in their own modules.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import av
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image, UnidentifiedImageError
 
 from accounts.selectors import requester_is_approved
 from audit.actions import AuditAction
@@ -39,6 +37,8 @@ from policy.decisions import (
     decide,
 )
 from policy.tickets import issue_ticket, ticket_claims
+from provenance.errors import MediaError
+from provenance.media import sniff_file
 from provenance.publish import min_publish_frames
 
 from . import inputs
@@ -103,9 +103,9 @@ def _store_audio(audio_file) -> tuple[inputs.StoredInput, float, str]:
         # Decoding is the only honest length check: containers can lie about their duration.
         clip = load_audio(str(stored.path), max_seconds=settings.JOBS_MAX_AUDIO_DECODE_SECONDS)
         mime = _audio_mime(stored)
-    except GeneratorError as error:
+    except GeneratorError:
         inputs.input_remove(stored.relative_path)
-        raise ApplicationError(error.code, error.message) from error
+        raise
     return stored, clip.duration_s, mime
 
 
@@ -126,7 +126,6 @@ def _audio_mime(stored: inputs.StoredInput) -> str:
 
 
 def _portrait_facts(identity, portrait_file) -> _PortraitFacts:
-
     reference = _reference_portrait(identity) if portrait_file is None else None
     source = inputs.media_path(reference.file.name) if reference else portrait_file
     stored = inputs.input_store(
@@ -141,13 +140,11 @@ def _portrait_facts(identity, portrait_file) -> _PortraitFacts:
             image = load_image(str(stored.path), max_pixels=RenderConfig().max_pixels)
             portrait_shape_check(image.shape[1], image.shape[0])  # before dlib sees it
             descriptors = tuple(tuple(float(x) for x in d) for d in face_descriptors(image))
-        with Image.open(stored.path) as handle:
-            mime = Image.MIME.get(handle.format or "", "application/octet-stream")
+        sniffed = sniff_file(stored.path)
+        mime = sniffed.media_type if sniffed else "application/octet-stream"
     except BaseException as error:
         inputs.input_remove(stored.relative_path)  # whatever went wrong, keep no upload
-        if isinstance(error, GeneratorError):
-            raise ApplicationError(error.code, error.message) from error
-        if isinstance(error, UnidentifiedImageError | OSError):
+        if isinstance(error, OSError | MediaError):
             raise ApplicationError(
                 "invalid_image", "The portrait is not a readable image."
             ) from error

@@ -16,7 +16,7 @@ from accounts.models import Role
 from accounts.selectors import requester_is_approved
 from consent.models import Identity
 from consent.selectors import identities_for_requester
-from core.errors import ApplicationError
+from core.errors import USER_FACING_ERRORS, ApplicationError
 from core.permissions import role_required
 
 from . import selectors, services
@@ -99,7 +99,7 @@ def job_new(request):
         except services.PolicyDenied as denied:
             denial = denied.reasons
             form.add_error(None, "The policy denied this request.")
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             form.add_error(None, error.message)
         else:
             return redirect("jobs:detail", pk=job.pk)

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
-from core.errors import ApplicationError
+from core.errors import USER_FACING_ERRORS
 
 DEMO_PURPOSE = "news_explainer"
 DEMO_IDENTITY_NAME = "Olivia Owner (demo)"
@@ -77,7 +77,7 @@ class Command(BaseCommand):
                     json.dumps({"denied": True, "reasons": [r.code for r in denied.reasons]})
                 )
             sys.exit(EXIT_DENIED)
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             raise CommandError(f"{error.code}: {error.message}") from error
 
         self._say(f"job {job.pk} submitted (decision {job.decision_id})")
