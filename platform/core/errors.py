@@ -13,6 +13,7 @@ import logging
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
@@ -114,8 +115,6 @@ def api_exception_handler(exc, context):
 def json_not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("not_found", "Not found."), status=404)
-    from django.views.defaults import page_not_found
-
     return page_not_found(request, exception)
 
 
@@ -125,6 +124,4 @@ def json_server_error(request):
             error_body("server_error", "Something went wrong on our side; it has been logged."),
             status=500,
         )
-    from django.views.defaults import server_error
-
     return server_error(request)
