@@ -153,6 +153,7 @@ class MeshWarp:
         cell = CANVAS // GRID
         self.box = (slice(g0 * cell, g1 * cell), slice(h0 * cell, h1 * cell))  # output pixels
         self._box_shape = (g1 - g0, h1 - h0)
+        self.grid_shape = (int(g1 - g0), int(h1 - h0))  # what `grid_offsets` returns, (gh, gw)
         inside = (np.arange(g0, g1)[:, None] * GRID + np.arange(h0, h1)[None, :]).ravel()
         self._weights = self._weights[inside]  # only the box's grid points, (P_box, V)
         self._grid_x = self._grid_x[g0:g1, h0:h1]
@@ -174,7 +175,21 @@ class MeshWarp:
         return coords
 
     def box_map(self, displacement: np.ndarray) -> np.ndarray:
-        """(V, 2) forward vertex moves -> (bh, bw, 2) float32 source coords of `box`'s pixels.
+        """(V, 2) forward vertex moves -> (bh, bw, 2) float32 source coords of `box`'s pixels."""
+        return self.upsample(self.grid_offsets(displacement))
+
+    def upsample(self, offsets: np.ndarray) -> np.ndarray:
+        """`grid_offsets`' (gh, gw, 2) -> (bh, bw, 2) float32 source coords of `box`'s pixels.
+
+        Offsets, not coordinates, are interpolated: the resize replicates the grid's edge,
+        which is exact for the zero offsets there and would not be for coordinates.
+        """
+        return self._identity_box + cv2.resize(
+            offsets, self._box_size, interpolation=cv2.INTER_LINEAR
+        )
+
+    def grid_offsets(self, displacement: np.ndarray) -> np.ndarray:
+        """(V, 2) forward vertex moves -> (gh, gw, 2) float32 backward offsets on the box's grid.
 
         Solves p + d(p) = q for every output grid point q. Where the field is gentle (almost
         everywhere: the head turns a few degrees) a couple of fixed-point steps p <- q - d(p)
@@ -208,16 +223,17 @@ class MeshWarp:
             flat_x[left], flat_y[left] = self._newton(
                 forward, first_x[left], first_y[left], qx.reshape(-1)[left], qy.reshape(-1)[left]
             )
-        backward = np.dstack([px - qx, py - qy])  # (gh, gw, 2) offsets, canvas pixels
-        size = self._box_size
-        return self._identity_box + cv2.resize(backward, size, interpolation=cv2.INTER_LINEAR)
+        return np.dstack([px - qx, py - qy])  # (gh, gw, 2) offsets, canvas pixels
 
     def _field4(self, displacement: np.ndarray) -> np.ndarray:
-        """The forward field as 4 channels (dx, dy, 0, 0): a 4-channel remap is twice as fast."""
-        field = self.field(displacement)  # (gh, gw, 2)
-        out = np.zeros((*self._box_shape, 4), np.float32)
-        out[..., :2] = field
-        return out
+        """(V, 2) moves -> (gh, gw, 4) field dx, dy, 0, 0: a 4-channel remap is twice as fast.
+
+        The zero channels go through the sparse product too: it is cheaper than copying the
+        two-channel result into a four-channel array.
+        """
+        moves = np.zeros((len(displacement), 4), np.float32)
+        moves[:, :2] = displacement
+        return (self._weights @ moves).reshape(*self._box_shape, 4)
 
     def _newton(
         self, forward: np.ndarray, px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray
