@@ -18,7 +18,7 @@ import numpy as np
 from generator.deformation import LOWER_INNER_LIP, OUTER_LIP, UPPER_INNER_LIP, MouthPose
 
 _THROAT = np.array([58, 22, 24], np.float32)
-_TONGUE = np.array([172, 88, 92], np.float32)
+_TONGUE = np.array([128, 58, 62], np.float32)
 _TEETH = np.array([226, 212, 190], np.float32)
 _LIPS_REFERENCE_LUMA = 150.0  # luma of lips in an evenly lit colour portrait
 
@@ -104,8 +104,8 @@ class MouthInterior:
         shade = 1.0 - 0.45 * np.sin(np.pi * depth) * np.sqrt(across)  # darkest deep inside
         colour = _THROAT * shade[..., None]
         wide = np.clip(gap / (0.25 * self.iod), 0.0, 1.0)
-        tongue = np.clip((depth - 0.5) / 0.3, 0.0, 1.0) * wide * np.sqrt(across)
-        colour += (_TONGUE - colour) * (0.8 * tongue)[..., None]
+        tongue = np.clip((depth - 0.7) / 0.25, 0.0, 1.0) * wide * np.sqrt(across)
+        colour += (_TONGUE - colour) * (0.55 * tongue)[..., None]
         upper_h = np.minimum(0.085 * self.iod, 0.45 * gap) * np.sqrt(across)  # (w,)
         lower_h = (
             np.minimum(0.07 * self.iod, 0.3 * gap)
