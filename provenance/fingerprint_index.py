@@ -1,0 +1,113 @@
+"""An index of every registered PDQ hash, for Hamming search at a million outputs.
+
+faiss's IndexBinaryFlat, as ThreatExchange's hash matching uses: exact, 32 bytes a hash, and a
+scan of 10^7 hashes (10^6 ten-second outputs) answers a query in ~40 ms on 2 cores (measured,
+docs/benchmarks.md), so no approximate index (HNSW, which would cost ~4x the memory) is needed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+from provenance.errors import MediaError
+from provenance.fingerprint import MATCH_DISTANCE, PDQ_BITS
+
+HASH_BYTES = PDQ_BITS // 8  # 32
+# Neighbours asked of each query hash. A query with all of them within the radius (one
+# person's clips from one portrait) is asked again by radius, so nothing near is left out.
+NEAREST = 64
+
+
+@dataclass(frozen=True)
+class PdqMatches:
+    """What the index holds near some query hashes."""
+
+    nearest: tuple[int, int] | None  # (record id, distance) of the nearest hash, if any
+    # Every record within the radius as (record id, its nearest distance), nearest first.
+    within: tuple[tuple[int, int], ...]
+
+
+def hashes_from_hex(hashes: Sequence[str]) -> np.ndarray:
+    """(M, 32) uint8 rows of hex PDQ hashes; MediaError for anything else."""
+    try:
+        raw = b"".join(bytes.fromhex(h) for h in hashes)
+    except (TypeError, ValueError) as error:
+        raise MediaError("a PDQ hash is 64 hex characters") from error
+    if len(raw) != HASH_BYTES * len(hashes):
+        raise MediaError("a PDQ hash is 64 hex characters")
+    return np.frombuffer(raw, np.uint8).reshape(len(hashes), HASH_BYTES)
+
+
+class PdqIndex:
+    """Registered PDQ hashes with the record each belongs to; append-only."""
+
+    def __init__(self) -> None:
+        self._index = faiss.IndexBinaryFlat(PDQ_BITS)
+        self._owners = np.zeros(1024, np.int64)  # record id of each indexed hash
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._index.ntotal
+
+    @classmethod
+    def from_pairs(cls, pairs: Sequence[tuple[int, str]]) -> PdqIndex:
+        """An index of (record id, PDQ hex) pairs."""
+        index = cls()
+        if pairs:
+            index.add(
+                np.array([r for r, _ in pairs], np.int64), hashes_from_hex([h for _, h in pairs])
+            )
+        return index
+
+    def add(self, record_ids: np.ndarray, hashes: np.ndarray) -> None:
+        """Index hashes (M, 32) uint8, hash i belonging to record_ids[i]."""
+        hashes = np.ascontiguousarray(hashes, np.uint8).reshape(-1, HASH_BYTES)
+        if len(record_ids) != len(hashes):
+            raise MediaError("one record id per hash")
+        with self._lock:
+            start = self._index.ntotal
+            end = start + len(hashes)
+            if end > len(self._owners):
+                grown = np.zeros(max(end, 2 * len(self._owners)), np.int64)
+                grown[:start] = self._owners[:start]
+                self._owners = grown
+            self._owners[start:end] = record_ids
+            self._index.add(hashes)
+
+    @property
+    def nbytes(self) -> int:
+        return self._index.ntotal * HASH_BYTES + self._owners.nbytes
+
+    def search(self, hashes: Sequence[str], max_distance: int = MATCH_DISTANCE) -> PdqMatches:
+        """The nearest registered hash to any of `hashes`, and every record within max_distance."""
+        if not hashes or not len(self):
+            return PdqMatches(None, ())
+        query = hashes_from_hex(hashes)  # (Q, 32)
+        owners = self._owners
+        k = min(NEAREST, len(self))
+        distances, rows = self._index.search(query, k)  # (Q, k), nearest first
+        nearest_of: dict[int, int] = {}
+
+        def keep(found_rows: np.ndarray, found: np.ndarray) -> None:
+            for record_id, distance in zip(
+                owners[found_rows].tolist(), found.tolist(), strict=True
+            ):
+                distance = int(distance)
+                nearest_of[record_id] = min(distance, nearest_of.get(record_id, distance))
+
+        for q in range(len(query)):
+            near = distances[q] <= max_distance
+            keep(rows[q][near], distances[q][near])
+            if near.all() and k < len(self):  # saturated: ask by radius (strictly below it)
+                _, found, found_rows = self._index.range_search(query[q : q + 1], max_distance + 1)
+                keep(found_rows, found)
+        ranked = sorted(nearest_of.items(), key=lambda item: (item[1], item[0]))
+        if ranked:
+            return PdqMatches(ranked[0], tuple(ranked))
+        q = int(np.argmin(distances[:, 0]))
+        return PdqMatches((int(owners[rows[q, 0]]), int(distances[q, 0])), ())
