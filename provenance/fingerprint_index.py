@@ -48,7 +48,7 @@ class PdqIndex:
 
     def __init__(self) -> None:
         self._index = faiss.IndexBinaryFlat(PDQ_BITS)
-        self._owners = np.zeros(1024, np.int64)  # record id of each indexed hash
+        self._owners = np.zeros(1024, np.uint32)  # record id of each indexed hash (< 2**32)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -73,7 +73,7 @@ class PdqIndex:
             start = self._index.ntotal
             end = start + len(hashes)
             if end > len(self._owners):
-                grown = np.zeros(max(end, 2 * len(self._owners)), np.int64)
+                grown = np.zeros(max(end, 2 * len(self._owners)), np.uint32)
                 grown[:start] = self._owners[:start]
                 self._owners = grown
             self._owners[start:end] = record_ids

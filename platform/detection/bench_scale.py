@@ -170,7 +170,7 @@ def _measure(result, size, repeat, seed, key, anchor, clips, media, protected) -
             seconds, watermark = _check(path, key, anchor, live, protected)
             if run:
                 times[kind].append(seconds)
-        answers[path.stem] = watermark.record_id if watermark.identified else None
+        answers[path.name] = watermark.record_id if watermark.identified else None
         identified += int(watermark.identified and watermark.record_id == true_id)
         wrong += int(watermark.identified and watermark.record_id != true_id)
     result["seconds_median"] = round(statistics.median(times["video"]), 3)

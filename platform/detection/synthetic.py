@@ -35,11 +35,12 @@ def synthetic_rows(
     seed: int,
     exclude_ids: Sequence[int] = (),
     lookalike_of: Sequence[Sequence[str]] = (),
+    lookalike_share: float = LOOKALIKE_SHARE,
 ):
     """Yield chunks of (record_ids (k,), rows of IndexedOutput.packed (k, 68) uint8,
     fingerprints (k, SECONDS * 32) uint8), `count` records in all, ids distinct and not in
     `exclude_ids`. `lookalike_of`: real clips' PDQ hex hashes, copied with noise into a
-    LOOKALIKE_SHARE of the records."""
+    `lookalike_share` of the records."""
     rng = np.random.default_rng(seed)
     ids = np.unique(rng.integers(10**6, 2**RECORD_ID_BITS, int(count * 1.01) + 16))
     ids = rng.permutation(ids[~np.isin(ids, np.asarray(exclude_ids, np.int64))])[:count]
@@ -55,7 +56,7 @@ def synthetic_rows(
         base = np.unpackbits(rng.integers(0, 256, (k, 1, HASH_BYTES), dtype=np.uint8), axis=2)
         base = np.repeat(base, SECONDS, axis=1)  # (k, SECONDS, 256)
         if real:
-            alike = np.flatnonzero(rng.random(k) < LOOKALIKE_SHARE)
+            alike = np.flatnonzero(rng.random(k) < lookalike_share)
             for row in alike.tolist():
                 clip = real[int(rng.integers(len(real)))]  # (M, 32)
                 picks = clip[np.arange(SECONDS) % len(clip)]  # (SECONDS, 32)
