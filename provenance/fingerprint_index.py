@@ -1,33 +1,38 @@
 """An index of every registered PDQ hash, for Hamming search at a million outputs.
 
-faiss's IndexBinaryFlat, as ThreatExchange's hash matching uses: exact, 32 bytes a hash, and a
-scan of 10^7 hashes (10^6 ten-second outputs) answers a query in ~40 ms on 2 cores (measured,
-docs/benchmarks.md), so no approximate index (HNSW, which would cost ~4x the memory) is needed.
+faiss's IndexBinaryFlat, as ThreatExchange's hash matching uses: exact, 32 bytes a hash. A
+radius search of 10^7 hashes (10^6 ten-second outputs) costs ~40 ms of CPU a query hash here
+(docs/benchmarks.md); an approximate index (HNSW) would be faster but miss near copies and hold
+several times the memory.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import faiss
 import numpy as np
 
 from provenance.errors import MediaError
 from provenance.fingerprint import MATCH_DISTANCE, PDQ_BITS
 
+# faiss logs at INFO which CPU build it loaded, which would break a CLI's one-line errors.
+logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+import faiss  # noqa: E402
+
 HASH_BYTES = PDQ_BITS // 8  # 32
-# Neighbours asked of each query hash. A query with all of them within the radius (one
-# person's clips from one portrait) is asked again by radius, so nothing near is left out.
-NEAREST = 64
+# The nearest hash is reported up to here: past a match (a heavily edited copy of a known
+# output) but far short of unrelated pictures (120-146), which would cost the scan a heap.
+NEAR_DISTANCE = 63
 
 
 @dataclass(frozen=True)
 class PdqMatches:
     """What the index holds near some query hashes."""
 
-    nearest: tuple[int, int] | None  # (record id, distance) of the nearest hash, if any
+    nearest: tuple[int, int] | None  # (record id, distance) of the nearest, if <= NEAR_DISTANCE
     # Every record within the radius as (record id, its nearest distance), nearest first.
     within: tuple[tuple[int, int], ...]
 
@@ -84,30 +89,20 @@ class PdqIndex:
         return self._index.ntotal * HASH_BYTES + self._owners.nbytes
 
     def search(self, hashes: Sequence[str], max_distance: int = MATCH_DISTANCE) -> PdqMatches:
-        """The nearest registered hash to any of `hashes`, and every record within max_distance."""
+        """The nearest registered hash to any of `hashes` (if within NEAR_DISTANCE), and every
+        record within max_distance. One scan of the index answers both."""
         if not hashes or not len(self):
             return PdqMatches(None, ())
         query = hashes_from_hex(hashes)  # (Q, 32)
         owners = self._owners
-        k = min(NEAREST, len(self))
-        distances, rows = self._index.search(query, k)  # (Q, k), nearest first
+        radius = max(NEAR_DISTANCE, max_distance) + 1  # faiss keeps distances below it
+        _, distances, rows = self._index.range_search(query, radius)  # (F,), (F,)
+        if not len(rows):
+            return PdqMatches(None, ())
         nearest_of: dict[int, int] = {}
-
-        def keep(found_rows: np.ndarray, found: np.ndarray) -> None:
-            for record_id, distance in zip(
-                owners[found_rows].tolist(), found.tolist(), strict=True
-            ):
-                distance = int(distance)
-                nearest_of[record_id] = min(distance, nearest_of.get(record_id, distance))
-
-        for q in range(len(query)):
-            near = distances[q] <= max_distance
-            keep(rows[q][near], distances[q][near])
-            if near.all() and k < len(self):  # saturated: ask by radius (strictly below it)
-                _, found, found_rows = self._index.range_search(query[q : q + 1], max_distance + 1)
-                keep(found_rows, found)
+        for record_id, distance in zip(
+            owners[rows].tolist(), distances.astype(np.int64).tolist(), strict=True
+        ):
+            nearest_of[record_id] = min(distance, nearest_of.get(record_id, distance))
         ranked = sorted(nearest_of.items(), key=lambda item: (item[1], item[0]))
-        if ranked:
-            return PdqMatches(ranked[0], tuple(ranked))
-        q = int(np.argmin(distances[:, 0]))
-        return PdqMatches((int(owners[rows[q, 0]]), int(distances[q, 0])), ())
+        return PdqMatches(ranked[0], tuple(r for r in ranked if r[1] <= max_distance))

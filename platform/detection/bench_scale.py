@@ -32,7 +32,7 @@ from .checks import fingerprint_check, likeness_check
 from .index import indexed_output_row, load_registry
 from .sampling import sample_upload
 from .services import detection_limits
-from .synthetic import synthetic_registry_fill
+from .synthetic import synthetic_record_ids, synthetic_registry_fill
 
 SIDE, FPS, SECONDS = 512, 25, 10
 CLIP_RECORD_IDS = (4_000_001, 4_000_002)  # two clips of one face: PDQ look-alikes of each other
@@ -96,11 +96,15 @@ def _media(folder: Path, key: bytes, signer) -> tuple[list, list[tuple[int, Path
     return clips, media
 
 
-def _check(path: Path, key: bytes, anchor: str, live, protected) -> tuple[float, object]:
-    """One detection's checks, as services._analyse runs them; (seconds, watermark answer)."""
+def _check(path: Path, key: bytes, anchor: str, live, protected, stages) -> tuple[float, object]:
+    """One detection's checks, as services._analyse runs them; (seconds, watermark answer).
+    Appends the registry's two stages' times to `stages`."""
     started = time.perf_counter()
     sample = sample_upload(path, detection_limits())
+    mark = time.perf_counter()
     fingerprint = fingerprint_check(sample.fingerprint_frames, live.fingerprints)
+    stages.setdefault("fingerprint", []).append(time.perf_counter() - mark)
+    mark = time.perf_counter()
     watermark = detect_sampled(
         sample.watermark_frames,
         key,
@@ -111,6 +115,7 @@ def _check(path: Path, key: bytes, anchor: str, live, protected) -> tuple[float,
         known=live.payloads,
         candidates=registry.candidate_payloads([r for r, _ in fingerprint.candidates]),
     )
+    stages.setdefault("watermark", []).append(time.perf_counter() - mark)
     read_manifest(path, anchor)
     likeness_check(sample.face_frame, protected)
     return time.perf_counter() - started, watermark
@@ -136,18 +141,18 @@ def registry_bench(size: int, repeat: int, seed: int) -> dict:
 
 
 def _measure(result, size, repeat, seed, key, anchor, clips, media, protected) -> None:
+    result["rss_before_registry_mb"] = round(_rss_mb(), 1)  # models loaded, clips published
     started = time.perf_counter()
     first, *later = clips
-    half = (size - len(later)) // 2
-    exclude = [c[0] for c in clips]
+    ids = synthetic_record_ids(size - len(clips), seed=seed, exclude_ids=[c[0] for c in clips])
     lookalikes = [c[2] for c in clips]
-    synthetic_registry_fill(half, seed=seed, exclude_ids=exclude, lookalike_of=lookalikes)
+    half = len(ids) // 2
+    synthetic_registry_fill(half, seed=seed, ids=ids[:half], lookalike_of=lookalikes)
     indexed_output_row(
         record_id=first[0], payload_hex=first[1], fingerprints=first[2], key=key
     ).save()
-    synthetic_registry_fill(
-        size - len(clips) - half, seed=seed + 1, exclude_ids=exclude, lookalike_of=lookalikes
-    )
+    rest = ids[half:]
+    synthetic_registry_fill(len(rest), seed=seed + 1, ids=rest, lookalike_of=lookalikes)
     result["fill_seconds"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
     live = load_registry()
@@ -164,10 +169,10 @@ def _measure(result, size, repeat, seed, key, anchor, clips, media, protected) -
     assert len(live.payloads) == size, (len(live.payloads), size)
     result["registry_mb"] = round((live.payloads.nbytes + live.fingerprints.nbytes) / 2**20, 1)
     times: dict[str, list[float]] = {"video": [], "image": []}
-    identified, wrong, answers = 0, 0, {}
+    identified, wrong, answers, stages = 0, 0, {}, {}
     for true_id, path, kind in media:
         for run in range(repeat + 1):  # the first run loads models: not counted
-            seconds, watermark = _check(path, key, anchor, live, protected)
+            seconds, watermark = _check(path, key, anchor, live, protected, stages)
             if run:
                 times[kind].append(seconds)
         answers[path.name] = watermark.record_id if watermark.identified else None
@@ -176,6 +181,7 @@ def _measure(result, size, repeat, seed, key, anchor, clips, media, protected) -
     result["seconds_median"] = round(statistics.median(times["video"]), 3)
     result["image_seconds_median"] = round(statistics.median(times["image"]), 3)
     result["rss_mb"] = round(_rss_mb(), 1)
+    result["stage_medians_s"] = {k: round(statistics.median(v), 3) for k, v in stages.items()}
     result["identified"] = identified
     result["wrong_records"] = wrong
     result["checked"] = len(media)

@@ -29,23 +29,28 @@ LOOKALIKE_FLIP = 0.06  # per-bit flip chance from the real clip's hash (~15 of 2
 _CHUNK = 20_000
 
 
-def synthetic_rows(
-    count: int,
-    *,
-    seed: int,
-    exclude_ids: Sequence[int] = (),
-    lookalike_of: Sequence[Sequence[str]] = (),
-    lookalike_share: float = LOOKALIKE_SHARE,
-):
-    """Yield chunks of (record_ids (k,), rows of IndexedOutput.packed (k, 68) uint8,
-    fingerprints (k, SECONDS * 32) uint8), `count` records in all, ids distinct and not in
-    `exclude_ids`. `lookalike_of`: real clips' PDQ hex hashes, copied with noise into a
-    `lookalike_share` of the records."""
+def synthetic_record_ids(count: int, *, seed: int, exclude_ids: Sequence[int] = ()):
+    """`count` distinct record ids, in random order, none in `exclude_ids`: (count,) int64."""
     rng = np.random.default_rng(seed)
     ids = np.unique(rng.integers(10**6, 2**RECORD_ID_BITS, int(count * 1.01) + 16))
     ids = rng.permutation(ids[~np.isin(ids, np.asarray(exclude_ids, np.int64))])[:count]
     if len(ids) < count:
         raise ValueError("could not draw enough distinct record ids")
+    return ids
+
+
+def synthetic_rows(
+    ids: np.ndarray,
+    *,
+    seed: int,
+    lookalike_of: Sequence[Sequence[str]] = (),
+    lookalike_share: float = LOOKALIKE_SHARE,
+):
+    """Yield chunks of (record_ids (k,), rows of IndexedOutput.packed (k, 68) uint8,
+    fingerprints (k, SECONDS * 32) uint8) for the records `ids`. `lookalike_of`: real clips'
+    PDQ hex hashes, copied with noise into a `lookalike_share` of the records."""
+    rng = np.random.default_rng(seed)
+    count = len(ids)
     real = [hashes_from_hex(list(h)) for h in lookalike_of if h]
     for start in range(0, count, _CHUNK):
         chunk = ids[start : start + _CHUNK]  # (k,)
@@ -67,8 +72,13 @@ def synthetic_rows(
         yield chunk, packed, prints
 
 
-def synthetic_registry_fill(count: int, *, seed: int = 0, **kwargs) -> int:
-    """Insert `count` synthetic IndexedOutput rows (the caller owns the transaction)."""
+def synthetic_registry_fill(
+    count: int, *, seed: int = 0, exclude_ids: Sequence[int] = (), ids=None, **kwargs
+) -> int:
+    """Insert `count` synthetic IndexedOutput rows (the caller owns the transaction), with the
+    record `ids` given or drawn here."""
+    if ids is None:
+        ids = synthetic_record_ids(count, seed=seed, exclude_ids=exclude_ids)
     # Raw executemany: bulk_create's per-object work would be most of a million-row fill.
     assert IndexedOutput._meta.db_table == "detection_indexedoutput"
     sql = (
@@ -76,13 +86,13 @@ def synthetic_registry_fill(count: int, *, seed: int = 0, **kwargs) -> int:
     )
     written = 0
     with connection.cursor() as cursor:
-        for ids, packed, prints in synthetic_rows(count, seed=seed, **kwargs):
+        for chunk, packed, prints in synthetic_rows(ids[:count], seed=seed, **kwargs):
             cursor.executemany(
                 sql,
                 [
                     (int(r), packed[i].tobytes(), prints[i].tobytes())
-                    for i, r in enumerate(ids.tolist())
+                    for i, r in enumerate(chunk.tolist())
                 ],
             )
-            written += len(ids)
+            written += len(chunk)
     return written

@@ -20,6 +20,7 @@ from provenance.payload import CODEWORD_BITS, DATA_WORDS, WORD_BITS, codeword_bi
 from .schedule import BIT_ORDERS, bit_orders
 
 CODEWORD_BYTES = CODEWORD_BITS // 8  # 12
+PADDED_CODEWORD_BYTES = 16  # held in memory as two uint64, for popcount
 ORDERED_WORDS = BIT_ORDERS * DATA_WORDS  # 12: data word j in order o at column o * 3 + j
 PACKED_BYTES = CODEWORD_BYTES + ORDERED_WORDS * 4  # 60
 
@@ -69,7 +70,7 @@ class PackedPayloads:
         self._count = 0
         self._ids = np.zeros(capacity, np.int64)
         self._values = np.zeros(capacity, np.uint64)
-        self._codewords = np.zeros((capacity, CODEWORD_BYTES), np.uint8)
+        self._codewords = np.zeros((capacity, PADDED_CODEWORD_BYTES), np.uint8)
         self._words = np.zeros((capacity, ORDERED_WORDS), np.uint32)
         self._lock = threading.Lock()
 
@@ -103,12 +104,13 @@ class PackedPayloads:
                 self._words = _grown(self._words, capacity, start)
             self._ids[start:end] = record_ids
             self._values[start:end] = values
-            self._codewords[start:end] = rows[:, :CODEWORD_BYTES]
+            self._codewords[start:end, :CODEWORD_BYTES] = rows[:, :CODEWORD_BYTES]
             self._words[start:end] = np.ascontiguousarray(rows[:, CODEWORD_BYTES:]).view("<u4")
             self._count = end
 
     def view(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(ids (R,), codewords (R, 12) packed uint8, words (R, 12) uint32) of what is held now."""
+        """(ids (R,), codewords (R, 16) packed uint8, zero-padded, words (R, 12) uint32) of what
+        is held now."""
         count = self._count  # read first: rows below it are written and never move
         return self._ids[:count], self._codewords[:count], self._words[:count]
 

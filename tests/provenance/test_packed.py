@@ -73,6 +73,6 @@ def test_appending_keeps_what_a_reader_already_holds():
     packed.append(
         np.array([3, 4, 5]), np.array([30, 40, 50], np.uint64), np.vstack([rows, rows[:1]])
     )
-    assert ids.tolist() == [1, 2] and codewords.shape == (2, 12)
+    assert ids.tolist() == [1, 2] and codewords.shape == (2, 16)
     assert packed.view()[0].tolist() == [1, 2, 3, 4, 5]
     assert packed.payload_hex(4) == f"{50:016x}"
