@@ -99,9 +99,8 @@ def _analyse(path: str | os.PathLike[str]) -> _Analysis:
     limits = detection_limits()
     upload_sha256 = sha256_file(path)
     sample = sample_upload(path, limits)
-    fingerprint = fingerprint_check(sample.fingerprint_frames, registry.registered_fingerprints())
-    known = registry.registered_payloads()
-    payload_of = {payload.record_id: payload for payload in known}
+    live = registry.live_indexes()
+    fingerprint = fingerprint_check(sample.fingerprint_frames, live.fingerprints)
     watermark = detect_sampled(
         sample.watermark_frames,
         secret_bytes("watermark"),
@@ -109,8 +108,8 @@ def _analyse(path: str | os.PathLike[str]) -> _Analysis:
         more_frames=sample.second_look_frames,
         more_positions=sample.second_look_positions,
         fps=sample.fps,
-        known=known,
-        candidates=[payload_of[r] for r, _ in fingerprint.candidates if r in payload_of],
+        known=live.payloads,
+        candidates=registry.candidate_payloads([r for r, _ in fingerprint.candidates]),
     )
     anchor = c2pa_signing_identity().root_pem
     manifest = read_manifest(path, anchor)
