@@ -227,7 +227,8 @@ def detect_sampled(
     Each look keeps its share, so stopping early can only lower the chance of identifying and
     the bound still holds.
     """
-    frames, more_frames = list(frames), list(more_frames)
+    # validated first: the readings look at the frames' colour before any is decoded
+    frames, more_frames = [as_rgb(f) for f in frames], [as_rgb(f) for f in more_frames]
     if positions is not None and len(positions) != len(frames):
         raise WatermarkError("one position per frame")
     if more_frames and (more_positions is None or len(more_positions) != len(more_frames)):
@@ -346,7 +347,7 @@ class _LazyLogits:
     def logits(self, look: list[int]) -> np.ndarray:
         fresh = [i for i in look if i not in self.done]
         if fresh:
-            edited = [self.reading.edit(as_rgb(self.frames[i])) for i in fresh]
+            edited = [self.reading.edit(self.frames[i]) for i in fresh]
             self.values[fresh] = frame_logits(edited)  # (k, 32)
             self.done.update(fresh)
         return self.values[look]
