@@ -253,11 +253,21 @@ def detect_sampled(
     tries += [(reading, sampled, search_share) for reading in searches]
     blind = WatermarkDetection(False, None, None, 0.0, 1.0, 0)
     evidence = _Evidence()
-    decoded: dict[str, Iterator[tuple[list[int], np.ndarray]]] = {}
+    decoded: dict[str, _LazyLogits] = {}
     stopped = False
+    early = looks[0] if len(frames) > EARLY_FRAMES else None
     for reading, look, (blind_share, known_share) in tries:
         if stopped and reading is first:
             continue
+        if reading is not first and known and early is not None:
+            # A filter, not a try: a search reading whose one-frame-per-word look leaves every
+            # known payload at chance is not read further (unrelated media pays 6 frames, not
+            # 16). Skipping can only lower the chance of identifying, so the bound holds.
+            glance = known_match(
+                _read(decoded, reading, everything, early), key, known, runs[early]
+            )
+            if glance is None or glance.false_positive > EARLY_STOP_FALSE_POSITIVE:
+                continue
         read = _read(decoded, reading, everything, look)
         look_runs = runs[look]  # (k,)
         detection = detect_from_logits(read, key, share=blind_share, runs=look_runs)
@@ -324,7 +334,7 @@ def detect_sampled(
 
 
 def _read(
-    decoded: dict[str, Iterator[tuple[list[int], np.ndarray]]],
+    decoded: dict[str, _LazyLogits],
     reading: Reading,
     frames: list[np.ndarray],
     look: list[int],
