@@ -303,12 +303,16 @@ def detect_sampled(
                 among, candidate_share, frames_used, "candidate_match", evidence.reading
             )
             return _with_timeline(found, logits, look_runs, times, key)
+    # The evidence's reading was the best of those read: its bounds count every one of them.
+    read_in = max(1, len(decoded))
     matches = tuple(
-        (m.payload.record_id, m.agreement, m.false_positive)
+        (m.payload.record_id, m.agreement, min(1.0, m.false_positive * read_in))
         for m in (known_match(logits, key, [c], look_runs) for c in candidates)
         if m is not None
     )
     match = evidence.match
+    if match is not None:
+        match = dataclasses.replace(match, false_positive=min(1.0, match.false_positive * read_in))
     partial = (
         match if match is not None and match.false_positive <= PARTIAL_MAX_FALSE_POSITIVE else None
     )
