@@ -30,6 +30,7 @@ from provenance.watermark import WatermarkDetection, detect_sampled
 from . import registry
 from .capacity import detection_pending_room_check, detection_slot
 from .checks import FingerprintCheck, LikenessCheck, fingerprint_check, likeness_check
+from .evidence import evidence_frames
 from .models import Detection, DetectionStatus, LikenessAlert, VerdictChoice
 from .sampling import SampledUpload, sample_upload
 from .selectors import record_consent_status
@@ -215,6 +216,7 @@ def _summary(analysis: _Analysis) -> dict:
             # Only without platform provenance is a protected face a possible misuse.
             "warning": likeness.identity_id is not None and verdict.verdict == VerdictChoice.NONE,
         },
+        "evidence_frames": evidence_frames(sample, verdict),
         "seconds": round(analysis.seconds, 3),
     }
 
