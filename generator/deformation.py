@@ -54,8 +54,8 @@ class FaceGeometry:
     """Amplitudes of the latent units, in inter-ocular distances unless said otherwise."""
 
     max_mouth_gap: float = 0.5  # inner-lip gap at jaw_open = 1
-    jaw_gamma: float = 0.75  # opening = max_mouth_gap * jaw ** jaw_gamma: speech opens wide
-    rest_gap_kept: float = 0.3  # share of a toothy smile's own gap kept at rest (identity)
+    jaw_gamma: float = 0.6  # opening = max_mouth_gap * jaw ** jaw_gamma: speech opens wide
+    rest_gap_kept: float = 0.25  # share of a toothy smile's own gap kept at rest (identity)
     jaw_dead_zone: float = 0.06  # jaw_open below this keeps the lips closed (breath, noise)
     upper_lip_share: float = 0.22  # of the gap taken by the upper lip moving up
     degrees_per_unit: float = 10.0  # yaw / pitch latent unit

@@ -107,6 +107,10 @@ class MouthInterior:
         tongue = np.clip((depth - 0.7) / 0.25, 0.0, 1.0) * wide * np.sqrt(across)
         colour += (_TONGUE - colour) * (0.55 * tongue)[..., None]
         upper_h = np.minimum(0.085 * self.iod, 0.45 * gap) * np.sqrt(across)  # (w,)
+        if self._own_teeth is not None:
+            # A gap no wider than the portrait's own shows its teeth, as the portrait does,
+            # not a dark line.
+            upper_h = np.maximum(upper_h, np.minimum(0.9 * gap, self._own_teeth.shape[0]))
         lower_h = (
             np.minimum(0.07 * self.iod, 0.3 * gap)
             * np.clip((gap - 0.12 * self.iod) / (0.1 * self.iod), 0, 1)
