@@ -112,7 +112,8 @@ def portrait_enrol(
             details={"portrait_sha256": hashlib.sha256(data).hexdigest()},
         )
         if isinstance(error, GeneratorError):
-            raise ApplicationError(error.code, _face_message(error)) from error
+            # The same error, in words for the person enrolling (core.errors maps it).
+            raise type(error)(_face_message(error), code=error.code) from error
         raise
 
 

@@ -18,7 +18,7 @@ from core.errors import USER_FACING_ERRORS
 from core.permissions import role_required
 from core.review import review_page
 from policy.purposes import purpose_label
-from provenance.media import sniff_file
+from provenance.media import SNIFF_BYTES, sniff_bytes
 
 from . import selectors, services
 from . import verification as identity_verification
@@ -121,8 +121,9 @@ def portrait_image(request, pk: int):
 
 def _stored_file_response(field) -> FileResponse:
     """Serve a stored portrait or recording (checked on the way in) as what its bytes say it is."""
-    sniffed = sniff_file(field.path)
     handle = field.open("rb")
+    sniffed = sniff_bytes(handle.read(SNIFF_BYTES))
+    handle.seek(0)
     return FileResponse(
         handle, content_type=sniffed.media_type if sniffed else "application/octet-stream"
     )

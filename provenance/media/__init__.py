@@ -8,7 +8,7 @@ anything is decoded (`limits`, `probe`), and truncation from a demux pass. Any f
 
 from __future__ import annotations
 
-from .files import sha256_file
+from .files import SNIFF_BYTES, sha256_file
 from .frames import iter_video_frames, sample_video_frames, video_frames_at
 from .limits import MAX_ASPECT_RATIO, MAX_SIDE, MediaLimits
 from .mp4 import AudioTrack, Mp4Writer
@@ -16,6 +16,7 @@ from .probe import MediaInfo, probe, read_image
 from .sniff import Sniffed, sniff_bytes, sniff_file, sniff_kind
 
 __all__ = [
+    "SNIFF_BYTES",
     "MAX_ASPECT_RATIO",
     "MAX_SIDE",
     "AudioTrack",

@@ -9,6 +9,7 @@ import pytest
 from audit.models import AuditEvent
 from consent.services import identity_create, portrait_enrol
 from core.errors import ApplicationError
+from generator.errors import GeneratorError
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,7 @@ def test_it_enrols_a_portrait_with_one_face(identity, owner, astronaut_png, sett
 def test_it_refuses_a_portrait_without_exactly_one_usable_face(
     identity, owner, request, fixture, code, words
 ):
-    with pytest.raises(ApplicationError) as raised:
+    with pytest.raises(GeneratorError) as raised:
         portrait_enrol(
             identity=identity, owner=owner, data=request.getfixturevalue(fixture), filename="x.png"
         )
@@ -55,7 +56,7 @@ def test_it_refuses_a_portrait_without_exactly_one_usable_face(
 
 
 def test_it_refuses_a_file_that_is_not_an_image(identity, owner):
-    with pytest.raises(ApplicationError) as raised:
+    with pytest.raises(GeneratorError) as raised:
         portrait_enrol(identity=identity, owner=owner, data=b"%PDF-1.4 nope", filename="x.pdf")
     assert raised.value.code == "invalid_image"
 

@@ -106,3 +106,23 @@ def test_an_attempt_that_outlived_its_lease_leaves_the_new_attempts_job_and_file
     job.refresh_from_db()
     assert (job.status, job.run_token) == ("running", "next")
     assert new_partial.exists()
+
+
+def test_the_reaper_task_sends_each_requeued_job_to_a_worker_after_it_commits(grant, submit):
+    """The task, not the reaper, dispatches: the message goes out once the requeue is stored."""
+    from config.celery_app import app
+    from jobs.tasks import reap_stale
+
+    job = submit()
+    _running(job, attempts=1, silent_for=settings.JOBS_LEASE_SECONDS + 1)
+    with app.connection_for_write() as connection:
+        queue = connection.SimpleQueue("celery")
+        queue.clear()
+        assert reap_stale() == {"requeued": [job.pk], "failed": []}
+        message = queue.get(timeout=5)
+        assert message.headers["task"] == "jobs.run_generation"
+        assert message.headers["argsrepr"] == f"({job.pk},)"
+        message.ack()
+        queue.close()
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED  # not failed with queue_unavailable
