@@ -2,8 +2,10 @@
 
 The upload itself is deleted after its check; what is kept is a thumbnail of one frame, small
 enough to show what was checked (THUMBNAIL_SIDE px) and too small to republish. The registry
-frame is read from the published output when the platform still stores it. The record shown is
-the one the verdict names, or else the first-ranked candidate, labelled as unproven.
+frame is never stored with the check: `evidence_for_display` reads it from the published output
+each time the page is shown, so once a person's data is deleted no detection keeps their face.
+The record shown is the one the verdict names, or else the first-ranked candidate, labelled as
+unproven.
 """
 
 from __future__ import annotations
@@ -75,22 +77,39 @@ def evidence_frames(sample: SampledUpload, verdict: Verdict) -> dict:
     if record is None:
         result["note"] = "No platform record matched, so there is no registry frame to compare."
         return result
-    registry_frame, why = _registry_frame(record, second or 0)
     result["registry"] = {
         "record_id": record.pk,
         "proven": proven,
         "second": second or 0,
         "pdq_distance": distance,
-        "image": thumbnail_data_uri(registry_frame) if registry_frame is not None else None,
     }
-    if registry_frame is None:
-        result["note"] = why
-    elif not proven:
-        result["note"] = (
+    return result
+
+
+def evidence_for_display(stored: dict | None) -> dict | None:
+    """The stored evidence with the registry frame read now (or why it cannot be) and the note."""
+    if not stored:
+        return stored
+    shown = {**stored, "note": stored.get("note", "")}
+    registry = stored.get("registry")
+    if not registry:
+        return shown
+    record = output_record_by_id(registry["record_id"])
+    frame, why = (None, "The record no longer exists.") if record is None else (None, "")
+    if record is not None:
+        frame, why = _registry_frame(record, registry.get("second") or 0)
+    shown["registry"] = {
+        **registry,
+        "image": thumbnail_data_uri(frame) if frame is not None else None,
+    }
+    if frame is None:
+        shown["note"] = why
+    elif not registry.get("proven"):
+        shown["note"] = (
             "The registry frame is from the first-ranked candidate; the evidence does not prove "
             "the copy comes from it."
         )
-    return result
+    return shown
 
 
 def _registry_frame(record, second: int) -> tuple[np.ndarray | None, str]:

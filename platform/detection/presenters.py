@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from provenance.watermark import MAX_FALSE_POSITIVE
 
+from .evidence import evidence_for_display
 from .models import Detection, VerdictChoice
 
 VERDICT_TEXT = {
@@ -110,7 +111,7 @@ def detection_public(detection: Detection) -> dict:
             "timeline": _timeline(watermark, media.get("fps")),
         },
         # One frame of the upload beside the registry frame it matched (or why there is none).
-        "evidence_frames": summary.get("evidence_frames"),
+        "evidence_frames": evidence_for_display(summary.get("evidence_frames")),
         "c2pa": {
             "state": c2pa.get("state"),
             "codes": c2pa.get("codes", []),

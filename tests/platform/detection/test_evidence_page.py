@@ -91,6 +91,25 @@ def test_a_deleted_output_says_its_frame_is_gone(client, registered_output, plat
     assert "The published file was deleted with the person&#x27;s data" in page
 
 
+def test_a_check_made_before_deletion_no_longer_shows_the_face(
+    client, registered_output, platform_output
+):
+    """The registry frame is read when the page is shown, never stored with the check."""
+    from django.utils import timezone
+
+    from detection.models import Detection
+
+    location, _ = _check(client, platform_output.path)
+    assert "The matched frame of record" in client.get(location).content.decode()
+    registered_output.media_deleted_at = timezone.now()
+    registered_output.save()
+    page = client.get(location).content.decode()
+    assert "The matched frame of record" not in page
+    assert "The published file was deleted with the person&#x27;s data" in page
+    stored = Detection.objects.latest("pk").summary["evidence_frames"]["registry"]
+    assert "image" not in stored
+
+
 def test_a_tampered_manifest_lists_its_failing_codes(client):
     codes = ["assertion.dataHash.mismatch", "claimSignature.mismatch"]
     detection = Detection.objects.create(
