@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "consent",
     "jobs",
     "detection",
+    "live",
 ]
 
 MIDDLEWARE = [
