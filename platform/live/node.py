@@ -323,7 +323,9 @@ class LiveNode:
     def stop(self) -> None:
         self._stopping.set()
         for session in list(self.sessions.values()):
-            self.call(session.end(publish=False, reason="the live node stopped"), timeout=30)
+            self.call(
+                lambda s=session: s.end(publish=False, reason="the live node stopped"), timeout=30
+            )
         self.http.shutdown()
         self.http.server_close()
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -346,12 +348,13 @@ class LiveNode:
             except Exception:  # noqa: BLE001 - the next beat tries again
                 logger.exception("live node %s: registration failed", self.name)
 
-    def call(self, coroutine, timeout: float = 60):
-        return asyncio.run_coroutine_threadsafe(self._wrap(coroutine), self.loop).result(timeout)
+    def call(self, make, timeout: float = 60):
+        """Run `make()` (a coroutine or a future, made on the loop thread) and wait for it."""
 
-    @staticmethod
-    async def _wrap(awaitable):
-        return await awaitable
+        async def run():
+            return await make()
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout)
 
     # -- signalling, on HTTP threads --------------------------------------------------------
 
@@ -386,7 +389,7 @@ class LiveNode:
                     reason="The portrait could not be prepared for live mode.",
                 )
                 raise
-            answer, session = self.call(self._answer(admission, prepared, sdp))
+            answer, session = self.call(lambda: self._answer(admission, prepared, sdp))
             session.stats.setup_ms = (time.perf_counter() - started) * 1000
             return {
                 "sdp": answer.sdp,
@@ -412,7 +415,7 @@ class LiveNode:
             raise ApplicationError(
                 "live_session_unknown", "No such session on this node.", status_code=404
             )
-        outcome = self.call(session.end(publish=True, reason="stopped"), timeout=300)
+        outcome = self.call(lambda: session.end(publish=True, reason="stopped"), timeout=300)
         return {"status": outcome}
 
     def release(self, session: NodeSession) -> None:
