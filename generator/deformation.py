@@ -46,6 +46,7 @@ MOUTH_CORNERS = np.array([61, 291, 78, 308])
 JAW_JOINTS = np.array([234, 454])
 NOSE_BASE = 2
 JAW_CHIN_SHARE = 0.75  # chin drop over lower-lip drop
+LID_OVERLAP = 0.04  # iod: closed lids overlap this much, so no white is left between them
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class FaceGeometry:
     """Amplitudes of the latent units, in inter-ocular distances unless said otherwise."""
 
     max_mouth_gap: float = 0.5  # inner-lip gap at jaw_open = 1
+    jaw_gamma: float = 0.75  # opening = max_mouth_gap * jaw ** jaw_gamma: speech opens wide
     rest_gap_kept: float = 0.3  # share of a toothy smile's own gap kept at rest (identity)
     jaw_dead_zone: float = 0.06  # jaw_open below this keeps the lips closed (breath, noise)
     upper_lip_share: float = 0.22  # of the gap taken by the upper lip moving up
@@ -64,7 +66,8 @@ class FaceGeometry:
     brow_raise: float = 0.08
     brow_furrow: float = 0.045
     gaze_shift: float = 0.085  # iris shift at gaze = 1
-    lower_lid_share: float = 0.12  # of a blink taken by the lower lid rising
+    lower_lid_share: float = 0.2  # of a blink taken by the lower lid rising
+    lid_skin_reach: float = 0.45  # how far above the lid edge the skin still follows a blink
 
 
 @dataclass(frozen=True)
@@ -208,10 +211,11 @@ class FaceDeformer:
             bump = np.clip(1.0 - ((xs - (lo + hi) / 2.0) / half) ** 2, 0.0, 1.0)  # 0 at corners
             # Lid travel at each vertex's column: the opening, plus a little so that the lids
             # meet with no sliver of eye left between them at the warp's 2-px grid.
-            height = (low_y - up_y + 0.025 * self.iod) * bump  # (F,)
-            above = (up_y - face[:, 1]) / (0.3 * self.iod)  # 0 at the lid edge, 1 well above
+            height = (low_y - up_y + LID_OVERLAP * self.iod) * np.sqrt(bump)  # (F,)
+            reach = self.geometry.lid_skin_reach * self.iod
+            above = (up_y - face[:, 1]) / reach  # 0 at the lid edge, 1 well above
             lid_skin = np.where(
-                (above >= -0.05) & (above < 1.0), (1.0 - np.clip(above, 0.0, 1.0)) ** 2, 0.0
+                (above >= -0.05) & (above < 1.0), (1.0 - np.clip(above, 0.0, 1.0)) ** 1.5, 0.0
             )
             lid_skin[lower_idx] = 0.0
             lid_skin[upper_idx] = 1.0
@@ -266,7 +270,7 @@ class FaceDeformer:
         # Mouth: close the portrait's own gap, then open to the wanted gap.
         jaw = float(latent[CHANNEL["jaw_open"]])
         jaw = max(0.0, (jaw - g.jaw_dead_zone) / (1.0 - g.jaw_dead_zone))
-        opening = jaw * g.max_mouth_gap * iod
+        opening = jaw**g.jaw_gamma * g.max_mouth_gap * iod
         gap = opening * self._gap_shape  # (F,)
         up, low = self._upper_lip, self._lower_lip
         closing = (1.0 - self._kept) * self._rest_gap / 2.0  # (F,)

@@ -17,8 +17,8 @@ import numpy as np
 
 from generator.deformation import LOWER_INNER_LIP, OUTER_LIP, UPPER_INNER_LIP, MouthPose
 
-_THROAT = np.array([96, 38, 42], np.float32)
-_TONGUE = np.array([172, 88, 92], np.float32)
+_THROAT = np.array([58, 22, 24], np.float32)
+_TONGUE = np.array([128, 58, 62], np.float32)
 _TEETH = np.array([226, 212, 190], np.float32)
 _LIPS_REFERENCE_LUMA = 150.0  # luma of lips in an evenly lit colour portrait
 
@@ -45,6 +45,7 @@ class MouthInterior:
         rng = np.random.default_rng(0)
         self._grain = rng.normal(0.0, 1.0, canvas.shape[:2]).astype(np.float32)  # canvas-fixed
         self._own_teeth = self._teeth_from(canvas, face)
+        self._teeth = _teeth_colour(canvas, face) / self._light  # light is applied in paint
 
     @property
     def own_teeth(self) -> bool:
@@ -103,8 +104,8 @@ class MouthInterior:
         shade = 1.0 - 0.45 * np.sin(np.pi * depth) * np.sqrt(across)  # darkest deep inside
         colour = _THROAT * shade[..., None]
         wide = np.clip(gap / (0.25 * self.iod), 0.0, 1.0)
-        tongue = np.clip((depth - 0.5) / 0.3, 0.0, 1.0) * wide * np.sqrt(across)
-        colour += (_TONGUE - colour) * (0.8 * tongue)[..., None]
+        tongue = np.clip((depth - 0.7) / 0.25, 0.0, 1.0) * wide * np.sqrt(across)
+        colour += (_TONGUE - colour) * (0.55 * tongue)[..., None]
         upper_h = np.minimum(0.085 * self.iod, 0.45 * gap) * np.sqrt(across)  # (w,)
         lower_h = (
             np.minimum(0.07 * self.iod, 0.3 * gap)
@@ -117,7 +118,8 @@ class MouthInterior:
         # Teeth darken toward the corners and between the incisors (about 0.09 iod wide), so
         # the band reads as teeth, not a plate.
         tooth = 0.5 + 0.5 * np.cos(2 * np.pi * (xs - centre) / (0.09 * self.iod))
-        teeth = _TEETH * (0.7 + 0.25 * across - 0.06 * (1.0 - tooth) * across)[:, None]  # (w, 3)
+        lit = 0.7 + 0.25 * across - 0.06 * (1.0 - tooth) * across  # (w,)
+        teeth = self._teeth * lit[:, None]  # (w, 3)
         colour += (teeth - colour) * upper_teeth[..., None]
         colour += (teeth * 0.85 - colour) * lower_teeth[..., None]
         if self._own_teeth is not None:
@@ -155,6 +157,49 @@ class MouthInterior:
         own /= self._light
         inside = np.clip((np.minimum(upper_h, sh) - below_top) / 1.2, 0.0, 1.0)[..., None]
         return colour + (own - colour) * inside
+
+
+def _teeth_colour(canvas: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """(3,) float32 RGB for painted teeth: the portrait's own eye whites, a little yellower.
+
+    The whites of the eyes are lit like the mouth and carry the photo's colour cast and
+    exposure, so teeth made from them sit in the picture (a fixed ivory looks grey-blue on a
+    warm photo). Falls back to ivory where the eyes show too little white.
+    """
+    from generator.deformation import EYES
+
+    whites = []
+    for upper, lower in EYES:
+        mask = np.zeros(canvas.shape[:2], np.uint8)
+        contour = np.concatenate([face[upper, :2], face[lower[::-1], :2]])
+        cv2.fillPoly(mask, [np.round(contour).astype(np.int32)], 255)
+        mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
+        pixels = canvas[mask > 0].astype(np.float32)
+        if len(pixels) >= 8:
+            luma = pixels @ np.array([0.299, 0.587, 0.114], np.float32)
+            whites.append(pixels[luma >= np.percentile(luma, 75)])  # sclera, not iris or lashes
+    skin = _skin_colour(canvas, face)
+    if not whites or skin is None:
+        return _TEETH
+    white = np.concatenate(whites).mean(axis=0)
+    # Small or shaded eyes let lid skin into the sample: keep only the white's cast (at most
+    # 12 % per channel) and hold its brightness between the skin's and 1.4 times it.
+    cast = 1.0 + np.clip(white / max(float(white.mean()), 1.0) - 1.0, -0.12, 0.12)
+    level = float(np.clip(white.mean(), 1.0 * skin.mean(), 1.4 * skin.mean()))
+    # Teeth are a little yellower than the eye whites beside them.
+    teeth = level * cast * np.array([1.03, 1.0, 0.9], np.float32)
+    return np.clip(teeth, 0.0, 255.0).astype(np.float32)
+
+
+def _skin_colour(canvas: np.ndarray, face: np.ndarray) -> np.ndarray | None:
+    """(3,) mean RGB of the cheeks, or None when they are off the canvas."""
+    patches = []
+    for idx in (205, 425, 50, 280):  # cheek points
+        x, y = (int(round(v)) for v in face[idx, :2])
+        patch = canvas[max(y - 6, 0) : y + 6, max(x - 6, 0) : x + 6]
+        if patch.size:
+            patches.append(patch.reshape(-1, 3).astype(np.float32))
+    return np.concatenate(patches).mean(axis=0) if patches else None
 
 
 def _by_x(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

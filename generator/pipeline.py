@@ -102,7 +102,7 @@ def _frames(
         in_flight: deque[Future[np.ndarray]] = deque()
         for index, row in enumerate(mouth):
             canvas = _canvas(analysis, appearance, index)
-            coords, overlays = renderer.source_map(motion.step(row))
+            coords, overlays = renderer.grid_offsets(motion.step(row))
             in_flight.append(warper.submit(renderer.compose, canvas, coords, overlays))
             if len(in_flight) >= PIPELINE_DEPTH:
                 yield in_flight.popleft().result()

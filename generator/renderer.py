@@ -59,19 +59,33 @@ class FaceRenderer:
         moves, mouth = self._deformer.displacement(latent)  # (V, 2)
         return self._warp.source_map(moves), [mouth]
 
+    def grid_offsets(self, latent: np.ndarray) -> tuple[np.ndarray, list[MouthPose]]:
+        """The cheapest map `compose` reads: (gh, gw, 2) backward offsets on the warp's grid.
+
+        The pipeline's path: outside the warp's box the map is the identity, and the
+        upsampling to pixels is left to `compose`, which runs on the other core.
+        """
+        latent = np.asarray(latent, np.float32).copy()
+        if self._far_scale:
+            latent[CHANNEL["scale"]] += self._far_scale
+        moves, mouth = self._deformer.displacement(latent)  # (V, 2)
+        return self._warp.grid_offsets(moves), [mouth]
+
     def render(self, latent: np.ndarray, canvas: np.ndarray) -> np.ndarray:
         """(C,) latent + (512, 512, 3) uint8 canvas -> (512, 512, 3) uint8 RGB frame.
 
         Canvases are treated as immutable: their 4-channel copy is cached by identity
         (provenance hands in a few fixed marked canvases).
         """
-        coords, overlays = self.source_map(latent)
-        return self.compose(canvas, coords, overlays)
+        offsets, overlays = self.grid_offsets(latent)
+        return self.compose(canvas, offsets, overlays)
 
     def compose(
         self, canvas: np.ndarray, coords: np.ndarray, overlays: list[MouthPose]
     ) -> np.ndarray:
         """Second half of `render`: warp the canvas by `coords`, then paint the mouth interior.
+
+        `coords` is `source_map`'s (512, 512, 2) map or `grid_offsets`' (gh, gw, 2) one.
 
         Separate so a pipeline can run it for frame t on one core while `source_map` runs
         for frame t + 1 on the other (OpenCV releases the GIL).
@@ -79,9 +93,13 @@ class FaceRenderer:
         # Only the box the head can move in is warped; the rest is the canvas itself. OpenCV's
         # 4-channel remap is vectorised and twice as fast as the 3-channel one.
         rows, cols = self._warp.box
+        if coords.shape[:2] == self._warp.grid_shape:
+            coords = self._warp.upsample(coords)  # (bh, bw, 2)
+        else:
+            coords = coords[rows, cols]
         warped = cv2.remap(
             self._rgba(canvas),
-            coords[rows, cols],
+            coords,
             None,
             cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REPLICATE,

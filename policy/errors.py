@@ -4,12 +4,16 @@ from __future__ import annotations
 
 
 class PolicyError(Exception):
-    """Base class for every error this library raises on purpose."""
+    """Base class for every error this library raises on purpose (the same `(message, *, code)`
+    shape as the generator's and provenance's errors)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    code = "policy_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
-        self.code = code
         self.message = message
+        if code is not None:
+            self.code = code
 
     def __str__(self) -> str:
         return self.message
@@ -22,3 +26,5 @@ class TicketError(PolicyError):
     ticket_not_yet_valid, ticket_job_mismatch, ticket_portrait_mismatch, ticket_audio_mismatch,
     ticket_invalid_claims.
     """
+
+    code = "ticket_invalid"

@@ -58,7 +58,9 @@ def issue_ticket(claims: TicketClaims, private_key: Ed25519PrivateKey, key_id: s
     """Sign `claims` into a compact JWS string. Raises TicketError on impossible claims."""
     _check_claims(claims)
     if not key_id or not key_id.isalnum():
-        raise TicketError("ticket_invalid_claims", "key id must be a non-empty alphanumeric string")
+        raise TicketError(
+            "key id must be a non-empty alphanumeric string", code="ticket_invalid_claims"
+        )
     header = {"alg": "EdDSA", "typ": TICKET_TYPE, "kid": key_id}
     payload = _claims_to_json(claims)
     signing_input = _b64(_canonical(header)) + "." + _b64(_canonical(payload))
@@ -82,27 +84,31 @@ def verify_ticket(
     """
     header, payload, signing_input, signature = _split(token)
     if header.get("alg") != "EdDSA" or header.get("typ") != TICKET_TYPE:
-        raise TicketError("ticket_malformed", "not an EdDSA generation ticket")
+        raise TicketError("not an EdDSA generation ticket", code="ticket_malformed")
     key_id = header.get("kid")
     key = public_key_for(key_id) if isinstance(key_id, str) and key_id.isalnum() else None
     if key is None:
-        raise TicketError("ticket_unknown_key", "the ticket was signed with an unknown key")
+        raise TicketError("the ticket was signed with an unknown key", code="ticket_unknown_key")
     try:
         key.verify(signature, signing_input)
     except InvalidSignature as exc:
-        raise TicketError("ticket_bad_signature", "the ticket's signature is not valid") from exc
+        raise TicketError(
+            "the ticket's signature is not valid", code="ticket_bad_signature"
+        ) from exc
     claims = _claims_from_json(payload)
     now = _as_utc(now)
     if now >= claims.expires_at:
-        raise TicketError("ticket_expired", "the generation ticket has expired")
+        raise TicketError("the generation ticket has expired", code="ticket_expired")
     if now + CLOCK_SKEW < claims.issued_at:
-        raise TicketError("ticket_not_yet_valid", "the generation ticket is not valid yet")
+        raise TicketError("the generation ticket is not valid yet", code="ticket_not_yet_valid")
     if claims.job_id != str(job_id):
-        raise TicketError("ticket_job_mismatch", "the ticket was issued for another job")
+        raise TicketError("the ticket was issued for another job", code="ticket_job_mismatch")
     if claims.portrait_sha256 != portrait_sha256.lower():
-        raise TicketError("ticket_portrait_mismatch", "the portrait is not the one the policy saw")
+        raise TicketError(
+            "the portrait is not the one the policy saw", code="ticket_portrait_mismatch"
+        )
     if claims.audio_sha256 != audio_sha256.lower():
-        raise TicketError("ticket_audio_mismatch", "the audio is not the one the policy saw")
+        raise TicketError("the audio is not the one the policy saw", code="ticket_audio_mismatch")
     return GenerationTicket(**asdict(claims), key_id=key_id)
 
 
@@ -144,14 +150,16 @@ def ticket_claims(
 def _check_claims(claims: TicketClaims) -> None:
     for name in ("portrait_sha256", "audio_sha256"):
         if not _SHA256_HEX.match(getattr(claims, name)):
-            raise TicketError("ticket_invalid_claims", f"{name} must be 64 lowercase hex digits")
+            raise TicketError(
+                f"{name} must be 64 lowercase hex digits", code="ticket_invalid_claims"
+            )
     if not claims.job_id:
-        raise TicketError("ticket_invalid_claims", "job id is required")
+        raise TicketError("job id is required", code="ticket_invalid_claims")
     lifetime = _as_utc(claims.expires_at) - _as_utc(claims.issued_at)
     if lifetime <= timedelta(0) or lifetime > MAX_LIFETIME:
         raise TicketError(
-            "ticket_invalid_claims",
             f"ticket lifetime must be between 0 and {MAX_LIFETIME.seconds // 60} minutes",
+            code="ticket_invalid_claims",
         )
 
 
@@ -180,21 +188,21 @@ def _claims_from_json(data: dict) -> TicketClaims:
             controls=dict(data.get("controls") or {}),
         )
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
-        raise TicketError("ticket_malformed", "the ticket's claims are incomplete") from exc
+        raise TicketError("the ticket's claims are incomplete", code="ticket_malformed") from exc
 
 
 def _split(token: str) -> tuple[dict, dict, bytes, bytes]:
     if not isinstance(token, str) or token.count(".") != 2 or len(token) > 16_384:
-        raise TicketError("ticket_malformed", "not a generation ticket")
+        raise TicketError("not a generation ticket", code="ticket_malformed")
     header_b64, payload_b64, signature_b64 = token.split(".")
     try:
         header = json.loads(_unb64(header_b64))
         payload = json.loads(_unb64(payload_b64))
         signature = _unb64(signature_b64)
     except (ValueError, binascii.Error) as exc:
-        raise TicketError("ticket_malformed", "not a generation ticket") from exc
+        raise TicketError("not a generation ticket", code="ticket_malformed") from exc
     if not isinstance(header, dict) or not isinstance(payload, dict):
-        raise TicketError("ticket_malformed", "not a generation ticket")
+        raise TicketError("not a generation ticket", code="ticket_malformed")
     return header, payload, f"{header_b64}.{payload_b64}".encode("ascii"), signature
 
 
@@ -214,7 +222,7 @@ def _unb64(text: str) -> bytes:
 
 def _as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
-        raise TicketError("ticket_invalid_claims", "times must be timezone-aware")
+        raise TicketError("times must be timezone-aware", code="ticket_invalid_claims")
     return moment.astimezone(UTC)
 
 

@@ -7,8 +7,6 @@ the two complement each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 import pdqhash
 
@@ -43,23 +41,3 @@ def pdq_distance(a_hex: str, b_hex: str) -> int:
     if len(a) != PDQ_BITS // 8 or len(b) != PDQ_BITS // 8:
         raise MediaError("a PDQ hash is 64 hex characters")
     return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
-
-
-def sample_fingerprints(
-    frames_with_index: Iterable[tuple[int, np.ndarray]], every_n: int
-) -> list[str]:
-    """PDQ hashes of the frames whose index is a multiple of `every_n`, in stream order.
-
-    Takes (index, frame) pairs so a streaming writer can hash frames as they pass, without
-    holding the video; ~12 ms a hash, so every_n=25 costs under 0.5 ms per frame at 25 fps.
-    """
-    if every_n < 1:
-        raise MediaError("every_n must be at least 1")
-    return [pdq_hash(frame)[0] for index, frame in frames_with_index if index % every_n == 0]
-
-
-def nearest_fingerprint_distance(query: Iterable[str], reference: Iterable[str]) -> int:
-    """Smallest PDQ distance between any query hash and any reference hash (PDQ_BITS if none)."""
-    reference = list(reference)
-    distances = [pdq_distance(q, r) for q in query for r in reference]
-    return min(distances, default=PDQ_BITS)

@@ -76,6 +76,28 @@ PINNED_WATERMARK_KEY = hashlib.sha256(b"test session watermark key").digest()
 
 
 @pytest.fixture(scope="session")
+def astronaut_png() -> bytes:
+    from tests.faces import astronaut, png_bytes
+
+    return png_bytes(astronaut())
+
+
+@pytest.fixture(scope="session")
+def cameraman_png() -> bytes:
+    from tests.faces import cameraman, png_bytes
+
+    return png_bytes(cameraman())
+
+
+@pytest.fixture(scope="session")
+def astronaut_descriptor(astronaut_png) -> list[float]:
+    """The astronaut's face descriptor as enrolment computes it (analysed once per session)."""
+    from generator.face_analysis import analyse_portrait, load_image
+
+    return [float(x) for x in analyse_portrait(load_image(astronaut_png)).descriptor]
+
+
+@pytest.fixture(scope="session")
 def grace_hopper_png() -> bytes:
     """Another real person, frontal: matplotlib's sample photo of Grace Hopper (it ships in the
     matplotlib wheel). skimage's cameraman is turned too far for enrolment."""
@@ -241,7 +263,7 @@ def _login(client, user):
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from core.two_factor import requires_two_factor
+    from accounts.two_factor import requires_two_factor
 
     client.force_login(user)
     if requires_two_factor(user):

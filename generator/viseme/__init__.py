@@ -1,7 +1,7 @@
 """Learned audio-to-viseme model: speech -> per-frame mouth shapes (jaw, width, rounding).
 
 Trained on a corpus synthesised with espeak-ng, whose phoneme events give sample-exact labels
-(see train.py and generator/checkpoints/MODEL_CARD.md). Inference needs only torch.
+(see tools/viseme/train.py and generator/checkpoints/MODEL_CARD.md). Inference needs only torch.
 """
 
 from generator.viseme.predictor import MOUTH_CHANNELS, VisemePredictor, VisemeStream

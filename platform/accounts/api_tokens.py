@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import transaction
 from knox.models import AuthToken
 
+from audit.actions import AuditAction
 from audit.services import audit_record
 from core.errors import ApplicationError
 
@@ -24,7 +25,7 @@ def api_token_issue(*, user: User) -> tuple[AuthToken, str]:
     """
     if not requester_is_approved(user=user):
         audit_record(
-            action="api.token_refused",
+            action=AuditAction.API_TOKEN_REFUSED,
             outcome="denied",
             actor=user,
             subject_type="user",
@@ -41,7 +42,7 @@ def api_token_issue(*, user: User) -> tuple[AuthToken, str]:
 def _token_issue(*, user: User) -> tuple[AuthToken, str]:
     instance, token = AuthToken.objects.create(user=user)
     audit_record(
-        action="api.token_issued",
+        action=AuditAction.API_TOKEN_ISSUED,
         actor=user,
         subject_type="user",
         subject_id=user.pk,
@@ -56,7 +57,7 @@ def api_token_revoke(*, token: AuthToken, actor: User) -> None:
     owner_id, token_id = token.user_id, token.digest[:12]
     token.delete()
     audit_record(
-        action="api.token_revoked",
+        action=AuditAction.API_TOKEN_REVOKED,
         actor=actor,
         subject_type="user",
         subject_id=owner_id,
@@ -69,7 +70,7 @@ def api_token_revoke_all(*, user: User, actor: User) -> int:
     """Revoke every token of `user`; returns how many there were."""
     count, _ = AuthToken.objects.filter(user=user).delete()
     audit_record(
-        action="api.tokens_revoked_all",
+        action=AuditAction.API_TOKENS_REVOKED_ALL,
         actor=actor,
         subject_type="user",
         subject_id=user.pk,

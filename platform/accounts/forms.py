@@ -38,8 +38,3 @@ class ApplicationForm(forms.Form):
         label="I accept the use policy",
         error_messages={"required": "You must accept the use policy."},
     )
-
-
-class ReviewForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import AuditAction
 from audit.services import audit_record
 from core.errors import ApplicationError
 
@@ -60,7 +61,7 @@ def user_sign_up(
     user.full_clean()
     user.save()
     audit_record(
-        action="account.signed_up",
+        action=AuditAction.ACCOUNT_SIGNED_UP,
         actor=user,
         subject_type="user",
         subject_id=user.pk,
@@ -125,7 +126,7 @@ def requester_application_submit(
     application.full_clean()
     application.save()
     audit_record(
-        action="requester.applied",
+        action=AuditAction.ACCOUNT_APPLICATION_SUBMITTED,
         actor=requester,
         subject_type="application",
         subject_id=application.pk,
@@ -188,7 +189,7 @@ def organisation_invitation_create(
     """
     if not (organisation.admin_id == inviter.pk and inviter.organisation_id == organisation.pk):
         audit_record(
-            action="organisation.invitation_create",
+            action=AuditAction.ORGANISATION_INVITATION_CREATE,
             outcome="denied",
             actor=inviter,
             subject_type="organisation",
@@ -217,7 +218,7 @@ def _invitation_issue(
     invitation.full_clean()
     invitation.save()
     audit_record(
-        action="organisation.invitation_created",
+        action=AuditAction.ORGANISATION_INVITATION_CREATED,
         actor=inviter,
         subject_type="organisation",
         subject_id=organisation.pk,
@@ -253,7 +254,7 @@ def requester_application_review(
     """A verifier approves or rejects; the reason is required and both land in the audit log."""
     verifier_required(
         user=verifier,
-        action="requester.review",
+        action=AuditAction.ACCOUNT_APPLICATION_REVIEW,
         subject_type="application",
         subject_id=application.pk,
         message="Only verifiers review applications.",
@@ -292,7 +293,9 @@ def _application_decide(
             application.organisation.admin = requester
             application.organisation.save(update_fields=["admin"])
     audit_record(
-        action="requester.approved" if approve else "requester.rejected",
+        action=AuditAction.ACCOUNT_APPLICATION_APPROVED
+        if approve
+        else AuditAction.ACCOUNT_APPLICATION_REJECTED,
         actor=verifier,
         subject_type="application",
         subject_id=application.pk,
@@ -340,7 +343,7 @@ def demo_accounts_seed() -> list[tuple[str, str, str]]:
             user.save()
         if created:
             audit_record(
-                action="account.demo_seeded",
+                action=AuditAction.ACCOUNT_DEMO_SEEDED,
                 subject_type="user",
                 subject_id=user.pk,
                 details={"role": role},

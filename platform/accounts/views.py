@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from core.errors import ApplicationError
+from core.errors import USER_FACING_ERRORS
 from core.permissions import role_required
+from core.review import review_page
 from core.throttling import portal_rate_allowed
 
 from . import selectors, services
-from .forms import ApplicationForm, ReviewForm, SignUpForm
+from .forms import ApplicationForm, SignUpForm
 from .models import RequesterApplication, Role
 
 
@@ -32,12 +35,12 @@ def sign_up(request):
     if request.method == "POST" and form.is_valid():
         try:
             user = services.user_sign_up(**form.cleaned_data)
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             form.add_error(None, error.message)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome! Your account is ready.")
-            return redirect("accounts:apply" if user.role == Role.REQUESTER else "core:home")
+            return redirect("accounts:apply" if user.role == Role.REQUESTER else "site:home")
     return render(request, "accounts/sign_up.html", {"form": form})
 
 
@@ -55,11 +58,11 @@ def apply(request):
                 intended_use=form.cleaned_data["intended_use"],
                 accept_use_policy=form.cleaned_data["accept_use_policy"],
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, "Application sent. A verifier will review it.")
-            return redirect("core:home")
+            return redirect("site:home")
     return render(request, "accounts/apply.html", {"form": form, "latest": latest})
 
 
@@ -74,7 +77,7 @@ def organisation(request):
             _, code = services.organisation_invitation_create(
                 organisation=own, inviter=request.user
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             messages.error(request, error.message)
     return render(
         request,
@@ -110,26 +113,25 @@ def application_review(request, pk: int):
         ),
         pk=pk,
     )
-    form = ReviewForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.requester_application_review(
-                application=application,
-                verifier=request.user,
-                approve=form.cleaned_data["decision"] == "approve",
-                reason=form.cleaned_data["reason"],
-            )
-        except ApplicationError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, "Decision recorded.")
-            return redirect("accounts:application_queue")
-    return render(
+    return review_page(
         request,
-        "accounts/application_review.html",
-        {
+        decide=functools.partial(
+            services.requester_application_review, application=application, verifier=request.user
+        ),
+        template="accounts/application_review.html",
+        context={
             "application": application,
-            "form": form,
             "member_count": application.organisation.members.count(),
         },
+        done_url=reverse("accounts:application_queue"),
     )
+
+
+def home(request):
+    """The home page: for a requester, where their application stands."""
+    context = {}
+    user = request.user
+    if user.is_authenticated and user.role == Role.REQUESTER:
+        context["approved"] = selectors.requester_is_approved(user=user)
+        context["application"] = selectors.requester_latest_application(requester=user)
+    return render(request, "accounts/home.html", context)

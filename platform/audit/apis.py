@@ -13,7 +13,7 @@ from accounts.models import Role
 from core.permissions import HasRole
 
 from . import selectors
-from .models import Outcome
+from .models import AuditCheckpoint, Outcome
 from .reports import audit_report
 
 
@@ -111,8 +111,6 @@ class AuditEventDetailApi(APIView):
         proof = selectors.audit_event_proof(event=event)
         checkpoint = None
         if proof is not None:
-            from .models import AuditCheckpoint
-
             checkpoint = AuditCheckpoint.objects.get(tree_size=proof.tree_size)
         return Response(
             {

@@ -23,6 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from audit.actions import AuditAction
 from core.keys import verify_signature
 
 from . import merkle
@@ -108,7 +109,7 @@ def audit_export(*, filters: AuditFilter, fmt: str, actor) -> AuditExport:
     if fmt not in ("csv", "jsonl"):
         raise ValueError("format must be csv or jsonl")
     audit_record(
-        action="audit.exported",
+        action=AuditAction.AUDIT_EXPORTED,
         actor=actor,
         subject_type="audit_log",
         details={"format": fmt, "filters": filters.as_query()},

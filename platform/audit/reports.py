@@ -14,6 +14,8 @@ from datetime import datetime
 from django.db.models import Count
 from django.db.models.fields.json import KT
 
+from audit.actions import AuditAction
+
 from .selectors import AuditFilter, audit_event_queryset
 
 TOP = 50  # rows per table: reports summarise, the filtered log has the rest
@@ -93,7 +95,7 @@ def audit_report(*, since: datetime | None = None, until: datetime | None = None
     events = audit_event_queryset(filters=window)
     report = AuditReport(since=since, until=until)
 
-    denied_decisions = events.filter(action="policy.decided", outcome="denied")
+    denied_decisions = events.filter(action=AuditAction.POLICY_DECIDED, outcome="denied")
     reasons: Counter[str] = Counter()
     for details in denied_decisions.values_list("details", flat=True).iterator(chunk_size=2000):
         codes = details.get("reasons") if isinstance(details, dict) else None
@@ -108,11 +110,11 @@ def audit_report(*, since: datetime | None = None, until: datetime | None = None
         .order_by("-n", "action")[:TOP]
     ]
 
-    published = events.filter(action="job.published")
+    published = events.filter(action=AuditAction.JOB_PUBLISHED)
     report.generations_by_identity = _grouped(published, "identity_id")
     report.generations_by_requester = _grouped(published, "requester_id")
 
-    for event in events.filter(action="consent.revoked").order_by("-seq")[:TOP]:
+    for event in events.filter(action=AuditAction.CONSENT_REVOKED).order_by("-seq")[:TOP]:
         details = event.details if isinstance(event.details, dict) else {}
         effect = RevocationEffect(
             seq=event.seq,
@@ -125,11 +127,15 @@ def audit_report(*, since: datetime | None = None, until: datetime | None = None
         )
         report.revocations.append(effect)
     for details in (
-        events.filter(action="consent.revoked").values_list("details", flat=True).iterator()
+        events.filter(action=AuditAction.CONSENT_REVOKED)
+        .values_list("details", flat=True)
+        .iterator()
     ):
         details = details if isinstance(details, dict) else {}
         report.jobs_cancelled_total += _int(details.get("jobs_cancelled"))
         report.outputs_marked_total += _int(details.get("outputs_marked"))
 
-    report.detections_by_verdict = _grouped(events.filter(action="detection.checked"), "verdict")
+    report.detections_by_verdict = _grouped(
+        events.filter(action=AuditAction.DETECTION_CHECKED), "verdict"
+    )
     return report

@@ -2,6 +2,12 @@
 
 Embedded defaults (SQLite under var/, Celery's filesystem broker) make `make run` work on a bare
 machine; production is configured by environment only (see README, "Configuration").
+
+One module of about 450 lines, kept whole on purpose: Django reads settings from one module, and
+a reader looking for a setting searches one file. A "# --- <concern> ---" heading opens each
+section (database, security, API, Celery, audit, detection, jobs, consent, hardening, rate
+limits); sections hold values and the comments that say why, no logic beyond reading the
+environment.
 """
 
 from __future__ import annotations
@@ -85,7 +91,7 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "core:home"
+LOGIN_REDIRECT_URL = "site:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 TEMPLATES = [
@@ -350,7 +356,7 @@ MIDDLEWARE.insert(
 )
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
-    "core.two_factor.StaffTwoFactorMiddleware",
+    "accounts.two_factor.StaffTwoFactorMiddleware",
 )
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 AUTHENTICATION_BACKENDS = [
@@ -385,9 +391,13 @@ LOGGING["filters"] = {
 }
 LOGGING["handlers"]["console"]["filters"] = ["no_secrets"]
 LOGGING["loggers"]["axes"] = {"level": os.environ.get("AXES_LOG_LEVEL", "WARNING")}
-# A bearer token carries no second factor: staff tokens are refused (core.two_factor).
+# A bearer token carries no second factor: staff tokens are refused (accounts.two_factor).
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
-    "core.two_factor.NonStaffTokenAuthentication" if path.endswith(".TokenAuthentication") else path
+    (
+        "accounts.two_factor.NonStaffTokenAuthentication"
+        if path.endswith(".TokenAuthentication")
+        else path
+    )
     for path in REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
 ]
 # One schema name per shared choice set (check --deploy runs drf-spectacular's schema checks).

@@ -12,8 +12,10 @@ handler500 = "core.errors.json_server_error"
 
 urlpatterns = [
     path("", include("core.urls")),
+    path("", include("accounts.site_urls")),
     path("accounts/", include("accounts.urls")),
     path("consent/", include("consent.urls")),
+    path("consent/", include("jobs.owner_urls")),
     path("jobs/", include("jobs.urls")),
     path("detect/", include("detection.urls")),
     path("audit/", include("audit.urls")),

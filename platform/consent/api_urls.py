@@ -1,9 +1,15 @@
 from django.urls import path
 
+from core.api_routing import api_operations
+
 from . import apis
 
 urlpatterns = [
-    path("identities", apis.IdentityListApi.as_view(), name="api-identities"),
+    path(
+        "identities",
+        api_operations(apis.IdentityListApi, apis.IdentityCreateApi),
+        name="api-identities",
+    ),
     path("identities/<int:pk>", apis.IdentityDetailApi.as_view(), name="api-identity"),
     path("identities/<int:pk>/portraits", apis.PortraitEnrolApi.as_view(), name="api-portraits"),
     path(
@@ -11,16 +17,15 @@ urlpatterns = [
         apis.VerificationStartApi.as_view(),
         name="api-verification-start",
     ),
-    path("identities/<int:pk>/consents", apis.GrantListApi.as_view(), name="api-consents"),
+    path(
+        "identities/<int:pk>/consents",
+        api_operations(apis.GrantListApi, apis.GrantCreateApi),
+        name="api-consents",
+    ),
     path(
         "identities/<int:pk>/biometrics",
         apis.BiometricsDeleteApi.as_view(),
         name="api-biometrics",
-    ),
-    path(
-        "identities/<int:pk>/generations",
-        apis.LikenessUsesApi.as_view(),
-        name="api-likeness-uses",
     ),
     path(
         "verifications/pending",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -13,13 +13,17 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from core.errors import ApplicationError
 from core.permissions import HasRole
-from generator.config import EMOTIONS
-from policy.purposes import PURPOSES
 
 from . import selectors, services
 from . import verification as identity_verification
-from .models import ConsentGrant, Identity, IdentityVerification
-from .parties import MAX_NAMES, grant_parties_resolve, organisations_reach
+from .models import IdentityVerification
+from .serializers import (
+    GrantOutputSerializer,
+    GrantScopeSerializer,
+    IdentityOutputSerializer,
+    VerificationOutputSerializer,
+    VerificationReviewOutputSerializer,
+)
 
 
 class IsOwner(HasRole):
@@ -30,111 +34,16 @@ class IsVerifier(HasRole):
     roles = (Role.VERIFIER, Role.ADMIN)
 
 
-def _base_url(request) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
-
-
-def _own_identity(request, pk: int) -> Identity:
-    return get_object_or_404(Identity, pk=pk, owner=request.user)
-
-
-def _own_grant(request, pk: int) -> ConsentGrant:
-    return get_object_or_404(
-        ConsentGrant.objects.select_related("identity"), pk=pk, identity__owner=request.user
-    )
-
-
-class IdentityOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    display_name = serializers.CharField()
-    status = serializers.CharField()
-    verified_at = serializers.DateTimeField(allow_null=True)
-    likeness_protection = serializers.BooleanField()
-    biometric_deleted_at = serializers.DateTimeField(allow_null=True)
-    portraits = serializers.SerializerMethodField()
-
-    def get_portraits(self, identity) -> int:
-        return identity.portraits.filter(deleted_at__isnull=True).count()
-
-
-class OrganisationReachSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    members = serializers.ListField(child=serializers.CharField())
-
-
-class GrantOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    identity_id = serializers.IntegerField()
-    series = serializers.UUIDField()
-    version = serializers.IntegerField()
-    state = serializers.CharField()
-    requester_ids = serializers.SerializerMethodField()
-    organisation_ids = serializers.SerializerMethodField()
-    requesters = serializers.SerializerMethodField()
-    # Each organisation named, with the members (usernames) it reaches today.
-    organisations = serializers.SerializerMethodField()
-    purposes = serializers.ListField(child=serializers.CharField())
-    max_clip_seconds = serializers.IntegerField()
-    allowed_emotions = serializers.ListField(child=serializers.CharField())
-    allow_download = serializers.BooleanField()
-    expires_at = serializers.DateTimeField()
-    revoked_at = serializers.DateTimeField(allow_null=True)
-    superseded_at = serializers.DateTimeField(allow_null=True)
-    receipt_id = serializers.SerializerMethodField()
-
-    def get_requester_ids(self, grant) -> list[int]:
-        return sorted(grant.requesters.values_list("pk", flat=True))
-
-    def get_organisation_ids(self, grant) -> list[int]:
-        return sorted(grant.organisations.values_list("pk", flat=True))
-
-    def get_requesters(self, grant) -> list[str]:
-        return sorted(grant.requesters.values_list("username", flat=True))
-
-    @extend_schema_field(OrganisationReachSerializer(many=True))
-    def get_organisations(self, grant) -> list[dict]:
-        return [
-            {"name": r.organisation.name, "members": [m.username for m in r.members]}
-            for r in organisations_reach(grant.organisations.order_by("name"))
-        ]
-
-    def get_receipt_id(self, grant) -> str | None:
-        receipt = selectors.receipt_for_grant(grant=grant)
-        return str(receipt.receipt_id) if receipt else None
-
-
-class VerificationOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    identity_id = serializers.IntegerField()
-    status = serializers.CharField()
-    statement = serializers.CharField()
-    code = serializers.CharField()
-    code_expires_at = serializers.DateTimeField()
-    checks = serializers.JSONField()
-    match_distance = serializers.FloatField(allow_null=True)
-    review_reason = serializers.CharField()
-
-
-class FaceMatchSerializer(serializers.Serializer):
-    identity_id = serializers.IntegerField()
-    display_name = serializers.CharField()
-    owner_username = serializers.CharField()
-    distance = serializers.FloatField()
-
-
-class VerificationReviewOutputSerializer(VerificationOutputSerializer):
-    """What a verifier sees: the owner's view plus other verified identities with this face
-    (never shown to the owner: it would tell them who else is enrolled)."""
-
-    same_face_identities = serializers.SerializerMethodField()
-
-    @extend_schema_field(FaceMatchSerializer(many=True))
-    def get_same_face_identities(self, verification) -> list[dict]:
-        matches = selectors.identity_face_matches(identity=verification.identity)
-        return FaceMatchSerializer(matches, many=True).data
-
-
 class IdentityListApi(APIView):
+    permission_classes = [IsOwner]
+
+    @extend_schema(responses={200: IdentityOutputSerializer(many=True)})
+    def get(self, request):
+        identities = selectors.identity_list_for_owner(owner=request.user)
+        return Response(IdentityOutputSerializer(identities, many=True).data)
+
+
+class IdentityCreateApi(APIView):
     permission_classes = [IsOwner]
 
     class InputSerializer(serializers.Serializer):
@@ -142,11 +51,6 @@ class IdentityListApi(APIView):
             ref_name = "ConsentIdentityListInput"
 
         display_name = serializers.CharField(max_length=150)
-
-    @extend_schema(responses={200: IdentityOutputSerializer(many=True)})
-    def get(self, request):
-        identities = selectors.identity_list_for_owner(owner=request.user)
-        return Response(IdentityOutputSerializer(identities, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: IdentityOutputSerializer})
     def post(self, request):
@@ -167,14 +71,16 @@ class IdentityDetailApi(APIView):
 
     @extend_schema(responses={200: IdentityOutputSerializer})
     def get(self, request, pk: int):
-        return Response(IdentityOutputSerializer(_own_identity(request, pk)).data)
+        return Response(
+            IdentityOutputSerializer(selectors.identity_get_owned(owner=request.user, pk=pk)).data
+        )
 
     @extend_schema(request=InputSerializer, responses={200: IdentityOutputSerializer})
     def patch(self, request, pk: int):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         identity = services.identity_likeness_protection_set(
-            identity=_own_identity(request, pk),
+            identity=selectors.identity_get_owned(owner=request.user, pk=pk),
             owner=request.user,
             enabled=data.validated_data["likeness_protection"],
         )
@@ -193,7 +99,7 @@ class PortraitEnrolApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: IdentityOutputSerializer})
     def post(self, request, pk: int):
-        identity = _own_identity(request, pk)
+        identity = selectors.identity_get_owned(owner=request.user, pk=pk)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["portrait"]
@@ -212,7 +118,7 @@ class VerificationStartApi(APIView):
     @extend_schema(request=None, responses={201: VerificationOutputSerializer})
     def post(self, request, pk: int):
         verification = identity_verification.verification_start(
-            identity=_own_identity(request, pk), owner=request.user
+            identity=selectors.identity_get_owned(owner=request.user, pk=pk), owner=request.user
         )
         return Response(
             VerificationOutputSerializer(verification).data, status=status.HTTP_201_CREATED
@@ -234,11 +140,7 @@ class VerificationRecordingStartApi(APIView):
 
     @extend_schema(request=None, responses={201: OutputSerializer})
     def post(self, request, pk: int):
-        verification = get_object_or_404(
-            IdentityVerification.objects.select_related("identity"),
-            pk=pk,
-            identity__owner=request.user,
-        )
+        verification = selectors.verification_get_owned(owner=request.user, pk=pk)
         verification, nonce = identity_verification.verification_recording_start(
             verification=verification, owner=request.user
         )
@@ -267,11 +169,7 @@ class VerificationClipApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: VerificationOutputSerializer})
     def post(self, request, pk: int):
-        verification = get_object_or_404(
-            IdentityVerification.objects.select_related("identity"),
-            pk=pk,
-            identity__owner=request.user,
-        )
+        verification = selectors.verification_get_owned(owner=request.user, pk=pk)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         clip = data.validated_data["clip"]
@@ -323,57 +221,30 @@ class VerificationReviewApi(APIView):
         return Response(VerificationReviewOutputSerializer(verification).data)
 
 
-class GrantScopeSerializer(serializers.Serializer):
-    requesters = serializers.ListField(
-        child=serializers.CharField(max_length=150),
-        default=list,
-        max_length=MAX_NAMES,
-        help_text="Exact usernames of approved requesters.",
-    )
-    organisations = serializers.ListField(
-        child=serializers.CharField(max_length=200),
-        default=list,
-        max_length=MAX_NAMES,
-        help_text="Exact names of organisations with approved members.",
-    )
-    purposes = serializers.ListField(child=serializers.ChoiceField(choices=list(PURPOSES)))
-    max_clip_seconds = serializers.IntegerField(min_value=1)
-    allowed_emotions = serializers.ListField(child=serializers.ChoiceField(choices=EMOTIONS))
-    allow_download = serializers.BooleanField(default=False)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-
-    def validate(self, attrs):
-        if {"requester_ids", "organisation_ids"} & set(self.initial_data):
-            raise serializers.ValidationError(
-                "Name parties by `requesters` (usernames) and `organisations` (names), not ids."
-            )
-        return attrs
-
-    def scope(self, *, grant=None) -> dict:
-        data = dict(self.validated_data)
-        requesters, organisations = grant_parties_resolve(
-            requester_names=data.pop("requesters"),
-            organisation_names=data.pop("organisations"),
-            grant=grant,
-        )
-        return {"requesters": requesters, "organisations": organisations, **data}
-
-
 class GrantListApi(APIView):
     permission_classes = [IsOwner]
 
     @extend_schema(responses={200: GrantOutputSerializer(many=True)})
     def get(self, request, pk: int):
-        grants = selectors.grant_list_for_identity(identity=_own_identity(request, pk))
+        grants = selectors.grant_list_for_identity(
+            identity=selectors.identity_get_owned(owner=request.user, pk=pk)
+        )
         return Response(GrantOutputSerializer(grants, many=True).data)
+
+
+class GrantCreateApi(APIView):
+    permission_classes = [IsOwner]
 
     @extend_schema(request=GrantScopeSerializer, responses={201: GrantOutputSerializer})
     def post(self, request, pk: int):
-        identity = _own_identity(request, pk)
+        identity = selectors.identity_get_owned(owner=request.user, pk=pk)
         data = GrantScopeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         grant = services.consent_grant(
-            identity=identity, owner=request.user, base_url=_base_url(request), **data.scope()
+            identity=identity,
+            owner=request.user,
+            base_url=selectors.receipt_base_url(request=request),
+            scope=data.scope(),
         )
         return Response(GrantOutputSerializer(grant).data, status=status.HTTP_201_CREATED)
 
@@ -383,7 +254,9 @@ class GrantDetailApi(APIView):
 
     @extend_schema(responses={200: GrantOutputSerializer})
     def get(self, request, pk: int):
-        return Response(GrantOutputSerializer(_own_grant(request, pk)).data)
+        return Response(
+            GrantOutputSerializer(selectors.grant_get_owned(owner=request.user, pk=pk)).data
+        )
 
 
 class GrantChangeApi(APIView):
@@ -391,11 +264,14 @@ class GrantChangeApi(APIView):
 
     @extend_schema(request=GrantScopeSerializer, responses={201: GrantOutputSerializer})
     def post(self, request, pk: int):
-        grant = _own_grant(request, pk)
+        grant = selectors.grant_get_owned(owner=request.user, pk=pk)
         data = GrantScopeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         new = services.consent_change(
-            grant=grant, owner=request.user, base_url=_base_url(request), **data.scope(grant=grant)
+            grant=grant,
+            owner=request.user,
+            base_url=selectors.receipt_base_url(request=request),
+            scope=data.scope(grant=grant),
         )
         return Response(GrantOutputSerializer(new).data, status=status.HTTP_201_CREATED)
 
@@ -406,7 +282,9 @@ class GrantRevokeApi(APIView):
     @extend_schema(request=None, responses={200: GrantOutputSerializer})
     def post(self, request, pk: int):
         revoked = services.consent_revoke(
-            grant=_own_grant(request, pk), owner=request.user, base_url=_base_url(request)
+            grant=selectors.grant_get_owned(owner=request.user, pk=pk),
+            owner=request.user,
+            base_url=selectors.receipt_base_url(request=request),
         )
         return Response(GrantOutputSerializer(revoked).data)
 
@@ -418,7 +296,9 @@ class GrantReceiptApi(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request, pk: int):
-        receipt = selectors.receipt_for_grant(grant=_own_grant(request, pk))
+        receipt = selectors.receipt_for_grant(
+            grant=selectors.grant_get_owned(owner=request.user, pk=pk)
+        )
         if receipt is None:
             raise ApplicationError("no_receipt", "This grant has no receipt.", status_code=404)
         return Response(receipt.document)
@@ -430,30 +310,8 @@ class BiometricsDeleteApi(APIView):
     @extend_schema(request=None, responses={200: IdentityOutputSerializer})
     def delete(self, request, pk: int):
         identity = services.identity_biometrics_delete(
-            identity=_own_identity(request, pk), owner=request.user, base_url=_base_url(request)
+            identity=selectors.identity_get_owned(owner=request.user, pk=pk),
+            owner=request.user,
+            base_url=selectors.receipt_base_url(request=request),
         )
         return Response(IdentityOutputSerializer(identity).data)
-
-
-class LikenessUsesApi(APIView):
-    permission_classes = [IsOwner]
-
-    class OutputSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "ConsentLikenessUsesOutput"
-
-        job_id = serializers.IntegerField()
-        created_at = serializers.DateTimeField()
-        requester = serializers.CharField()
-        organisation = serializers.CharField()
-        purpose = serializers.CharField()
-        status = serializers.CharField()
-        grant_id = serializers.IntegerField()
-        grant_version = serializers.IntegerField()
-        published_at = serializers.DateTimeField(allow_null=True)
-        output_revoked_at = serializers.DateTimeField(allow_null=True)
-
-    @extend_schema(responses={200: OutputSerializer(many=True)})
-    def get(self, request, pk: int):
-        uses = selectors.likeness_uses_for_identity(identity=_own_identity(request, pk))
-        return Response(self.OutputSerializer(uses, many=True).data)

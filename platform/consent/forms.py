@@ -9,6 +9,7 @@ from generator.config import EMOTIONS
 from policy.purposes import purpose_choices
 
 from .parties import grant_parties_resolve, organisations_reach, party_names_split
+from .scope import GrantScope
 
 
 class IdentityForm(forms.Form):
@@ -25,11 +26,6 @@ class PortraitForm(forms.Form):
 
 class ClipUploadForm(forms.Form):
     clip = forms.FileField(help_text="A video of you reading the statement (WebM or MP4).")
-
-
-class VerificationReviewForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
 def _default_expiry():
@@ -114,7 +110,7 @@ class GrantForm(forms.Form):
             )
         return data
 
-    def scope(self) -> dict:
+    def scope(self) -> GrantScope:
         data = self.cleaned_data
         expires_on = data["expires_on"]
         # End of the chosen day, UTC: "until 24 Nov" includes 24 Nov.
@@ -125,15 +121,15 @@ class GrantForm(forms.Form):
             timezone.get_fixed_timezone(0),
         )
         max_expiry = timezone.now() + timedelta(days=settings.CONSENT_GRANT_MAX_DAYS)
-        return {
-            "requesters": list(data["requesters"]),
-            "organisations": list(data["organisations"]),
-            "purposes": data["purposes"],
-            "max_clip_seconds": data["max_clip_seconds"],
-            "allowed_emotions": data["allowed_emotions"],
-            "allow_download": data["allow_download"],
-            "expires_at": min(expires_at, max_expiry),
-        }
+        return GrantScope(
+            requesters=data["requesters"],
+            organisations=data["organisations"],
+            purposes=data["purposes"],
+            max_clip_seconds=data["max_clip_seconds"],
+            allowed_emotions=data["allowed_emotions"],
+            allow_download=data["allow_download"],
+            expires_at=min(expires_at, max_expiry),
+        )
 
     @classmethod
     def initial_from_grant(cls, grant) -> dict:

@@ -1,5 +1,7 @@
 """Signed consent receipts: build, sign and verify (verification needs no database or network).
 
+The builder reads the grant; `consent.services.consent_receipt_issue` stores what it signs.
+
 The document follows the Kantara Consent Receipt Specification v1.1 field names, with the
 record-level fields of ISO/IEC TS 27560 (record id, state, event, scope, retention, withdrawal
 method) under "consentRecord". The `proof` carries the Ed25519 signature, the key id and the
@@ -16,6 +18,13 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from policy.purposes import purpose_label
+
+from .models import ConsentGrant, ReceiptEvent
 
 RECEIPT_VERSION = "KI-CR-v1.1.0"
 PROOF_TYPE = "Ed25519Signature2026"
@@ -103,3 +112,106 @@ def _signature(document: dict) -> bytes:
         return base64.b64decode(str(document["proof"]["signature"]), validate=True)
     except (KeyError, TypeError, ValueError):
         return b""
+
+
+_STATE = {
+    ReceiptEvent.GRANTED: "given",
+    ReceiptEvent.CHANGED: "given",
+    ReceiptEvent.REVOKED: "withdrawn",
+}
+
+
+def receipt_document(*, grant: ConsentGrant, event: str, receipt_id, base_url: str | None) -> dict:
+    """The unsigned receipt of one grant event (the grant's scope, parties and withdrawal link)."""
+    base = (base_url or settings.CONSENT_PUBLIC_BASE_URL).rstrip("/")
+    now = timezone.now().replace(microsecond=0)
+    identity = grant.identity
+    requesters = sorted(grant.requesters.all(), key=lambda u: u.pk)
+    organisations = sorted(grant.organisations.all(), key=lambda o: o.pk)
+    third_parties = [f"{u.display_name} (requester account {u.pk})" for u in requesters] + [
+        f"{o.name} (organisation)" for o in organisations
+    ]
+    termination = (
+        f"Ends on {grant.expires_at.isoformat()} or when you withdraw it, whichever is first."
+    )
+    pii_categories = [
+        "Facial image (reference portraits)",
+        "Facial biometric template (dlib face descriptor)",
+        "Identity-verification video recording",
+        "Generated likeness (talking-face videos)",
+    ]
+    return {
+        "version": RECEIPT_VERSION,
+        "jurisdiction": settings.CONSENT_JURISDICTION,
+        "consentTimestamp": int(now.timestamp()),
+        "collectionMethod": (
+            "Web portal: consent grant form by the verified owner (identity verified by a "
+            "recorded statement with a one-time code and human review)"
+        ),
+        "consentReceiptID": str(receipt_id),
+        "language": "en",
+        "piiPrincipalId": f"identity:{identity.pk}",
+        "piiPrincipalName": identity.display_name,
+        "piiControllers": [
+            {
+                "piiController": settings.PLATFORM_OPERATOR,
+                "onBehalf": False,
+                "contact": settings.CONSENT_CONTROLLER_CONTACT,
+                "email": settings.CONSENT_CONTROLLER_CONTACT,
+                "address": base,
+            }
+        ],
+        "policyUrl": base + "/",
+        "services": [
+            {
+                "service": "Consented talking-face video generation",
+                "purposes": [
+                    {
+                        "purpose": purpose_label(code),
+                        "purposeCategory": [code],
+                        "consentType": "EXPLICIT",
+                        "piiCategory": pii_categories,
+                        "primaryPurpose": True,
+                        "termination": termination,
+                        "thirdPartyDisclosure": bool(third_parties),
+                        "thirdPartyName": "; ".join(third_parties),
+                    }
+                    for code in grant.purposes
+                ],
+            }
+        ],
+        "sensitive": True,
+        "spiCat": ["Biometric data (facial)"],
+        "consentRecord": {
+            "recordId": str(receipt_id),
+            "event": event,
+            "state": _STATE[event],
+            "eventTime": now.isoformat(),
+            "grantId": grant.pk,
+            "grantSeries": str(grant.series),
+            "grantVersion": grant.version,
+            "validFrom": grant.created_at.replace(microsecond=0).isoformat(),
+            "expiresAt": grant.expires_at.replace(microsecond=0).isoformat(),
+            "withdrawnAt": (
+                grant.revoked_at.replace(microsecond=0).isoformat() if grant.revoked_at else None
+            ),
+            "scope": {
+                "requesterIds": [u.pk for u in requesters],
+                "organisations": [o.name for o in organisations],
+                "purposes": list(grant.purposes),
+                "maxClipSeconds": grant.max_clip_seconds,
+                "allowedEmotions": list(grant.allowed_emotions),
+                "allowDownload": grant.allow_download,
+            },
+            "retention": (
+                "Consent records, receipts and hashes are kept for the audit log's lifetime; "
+                "portraits, face descriptors and the verification recording until you delete "
+                "them (one click on the identity page)."
+            ),
+            "withdrawalMethod": {
+                "description": "One click on the consent page; effective immediately.",
+                "url": base + reverse("consent:grant_revoke", args=[grant.pk]),
+            },
+            "receiptUrl": base + reverse("consent:grant_detail", args=[grant.pk]),
+        },
+    }

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from policy.decisions import GrantFacts, IdentityFacts
-from policy.purposes import purpose_label
 
 from .models import (
     ConsentGrant,
@@ -162,6 +161,32 @@ def grant_policy_facts(*, grant: ConsentGrant) -> GrantFacts:
     )
 
 
+# --- what the portal and the API show an owner -------------------------------------------------
+# 404, not 403, for someone else's identity, grant or recording: its existence is not theirs to
+# learn.
+
+
+def identity_get_owned(*, owner, pk: int) -> Identity:
+    return get_object_or_404(Identity, pk=pk, owner=owner)
+
+
+def grant_get_owned(*, owner, pk: int) -> ConsentGrant:
+    return get_object_or_404(
+        ConsentGrant.objects.select_related("identity"), pk=pk, identity__owner=owner
+    )
+
+
+def verification_get_owned(*, owner, pk: int) -> IdentityVerification:
+    return get_object_or_404(
+        IdentityVerification.objects.select_related("identity"), pk=pk, identity__owner=owner
+    )
+
+
+def receipt_base_url(*, request) -> str:
+    """The site address as this request reached it: receipts link back to it."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
 def identity_list_for_owner(*, owner) -> QuerySet[Identity]:
     return Identity.objects.filter(owner=owner).order_by("-created_at")
 
@@ -195,54 +220,3 @@ def verification_recently_reviewed(limit: int = 50) -> QuerySet[IdentityVerifica
 
 def verification_latest(*, identity: Identity) -> IdentityVerification | None:
     return identity.verifications.order_by("-created_at", "-pk").first()
-
-
-@dataclass(frozen=True)
-class LikenessUse:
-    """One generation made (or attempted) with an identity's likeness, as its owner sees it."""
-
-    job_id: int
-    created_at: datetime
-    requester: str
-    organisation: str
-    purpose: str
-    status: str
-    grant_id: int
-    grant_version: int
-    published_at: datetime | None
-    output_revoked_at: datetime | None
-
-
-def likeness_uses_for_identity(*, identity: Identity) -> list[LikenessUse]:
-    """Every generation job made with `identity`'s likeness, newest first.
-
-    Reads the jobs app's models when it is installed; none otherwise.
-    """
-    try:
-        from jobs.models import GenerationJob
-    except ImportError:
-        return []
-    jobs = (
-        GenerationJob.objects.filter(identity=identity)
-        .select_related("requester", "requester__organisation", "grant")
-        .order_by("-created_at")
-    )
-    uses = []
-    for job in jobs:
-        # The reverse one-to-one raises (an AttributeError subclass) when there is no output.
-        output = getattr(job, "output", None)
-        uses.append(
-            LikenessUse(
-                job_id=job.pk,
-                created_at=job.created_at,
-                requester=job.requester.display_name,
-                organisation=getattr(job.requester.organisation, "name", ""),
-                purpose=purpose_label(job.purpose),
-                status=job.get_status_display(),
-                grant_id=job.grant_id,
-                grant_version=job.grant.version,
-                published_at=getattr(output, "published_at", None),
-                output_revoked_at=getattr(output, "revoked_at", None),
-            )
-        )
-    return uses

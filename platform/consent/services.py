@@ -1,21 +1,22 @@
 """Writes for the consent app: identities, enrolment, grants, receipts, revocation and biometric
-deletion (identity verification is in consent.verification). Each service writes its audit event
-in its own transaction."""
+deletion (identity verification is in consent.verification, the receipt document in
+consent.receipts, scope checks in consent.scope). Each service writes its audit event in its own
+transaction. About 400 lines kept together: these services share the owner check and call one
+another (deletion revokes grants, grants issue receipts), and callers import them from one place.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import logging
-from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Organisation, Role, User
+from accounts.models import Role, User
+from audit.actions import AuditAction
 from audit.services import audit_record
 from consent import receipts
 from consent.models import (
@@ -26,17 +27,15 @@ from consent.models import (
     ReceiptEvent,
     ReferencePortrait,
 )
+from consent.scope import GrantScope, grant_scope_clean
 from consent.selectors import grant_series_current, identity_reference_descriptor
-from consent.signals import identity_biometrics_deleted
+from consent.signals import grant_revoked, identity_biometrics_deleted
 from core.errors import ApplicationError
 from core.image_shape import portrait_shape_check
 from core.keys import signing_key
-from generator.config import EMOTIONS, RenderConfig
+from generator.config import RenderConfig
 from generator.errors import GeneratorError
 from generator.face_analysis import analyse_portrait, descriptor_distance, load_image
-from policy.purposes import PURPOSES, purpose_label
-
-logger = logging.getLogger(__name__)
 
 
 def _require_owner(identity: Identity, owner: User) -> None:
@@ -62,7 +61,7 @@ def identity_create(*, owner: User, display_name: str) -> Identity:
     identity.full_clean()
     identity.save()
     audit_record(
-        action="identity.created",
+        action=AuditAction.IDENTITY_CREATED,
         actor=owner,
         subject_type="identity",
         subject_id=identity.pk,
@@ -104,7 +103,7 @@ def portrait_enrol(
     except (GeneratorError, ApplicationError) as error:
         # Refusals are logged too (hash only, never the image), outside the rolled-back write.
         audit_record(
-            action="identity.portrait_refused",
+            action=AuditAction.IDENTITY_PORTRAIT_REFUSED,
             outcome="denied",
             actor=owner,
             subject_type="identity",
@@ -168,7 +167,7 @@ def _portrait_store(
         identity.reference_descriptor = [float(x) for x in np.mean(descriptors, axis=0)]
         identity.save(update_fields=["reference_descriptor"])
         audit_record(
-            action="identity.portrait_enrolled",
+            action=AuditAction.IDENTITY_PORTRAIT_ENROLLED,
             actor=owner,
             subject_type="identity",
             subject_id=identity.pk,
@@ -188,7 +187,7 @@ def identity_likeness_protection_set(*, identity: Identity, owner: User, enabled
     identity.likeness_protection = bool(enabled)
     identity.save(update_fields=["likeness_protection"])
     audit_record(
-        action="identity.likeness_protection_changed",
+        action=AuditAction.IDENTITY_LIKENESS_PROTECTION_CHANGED,
         actor=owner,
         subject_type="identity",
         subject_id=identity.pk,
@@ -200,67 +199,8 @@ def identity_likeness_protection_set(*, identity: Identity, owner: User, enabled
 # --- consent grants ---------------------------------------------------------------------------
 
 
-def _clean_scope(
-    *,
-    requesters: list[User],
-    organisations: list[Organisation],
-    purposes: list[str],
-    max_clip_seconds: int,
-    allowed_emotions: list[str],
-    expires_at: datetime | None,
-) -> tuple[list[User], list[Organisation], list[str], int, list[str], datetime]:
-    if not requesters and not organisations:
-        raise ApplicationError(
-            "no_one_named", "Name at least one requester or organisation who may use your likeness."
-        )
-    for person in requesters:
-        if person.role != Role.REQUESTER:
-            raise ApplicationError(
-                "not_a_requester", f"{person.get_username()} is not a requester account."
-            )
-    purposes = sorted(set(purposes))
-    if not purposes or any(p not in PURPOSES for p in purposes):
-        raise ApplicationError("invalid_purposes", "Choose one or more purposes from the list.")
-    emotions = sorted(set(allowed_emotions))
-    if not emotions or any(e not in EMOTIONS for e in emotions):
-        raise ApplicationError(
-            "invalid_emotions", f"Choose allowed emotions from: {', '.join(EMOTIONS)}."
-        )
-    limit = settings.CONSENT_GRANT_MAX_CLIP_SECONDS
-    if not 1 <= int(max_clip_seconds) <= limit:
-        raise ApplicationError(
-            "invalid_clip_length", f"The longest clip must be between 1 and {limit} seconds."
-        )
-    now = timezone.now()
-    if expires_at is None:
-        expires_at = now + timedelta(days=settings.CONSENT_GRANT_DEFAULT_DAYS)
-    if expires_at <= now:
-        raise ApplicationError("invalid_expiry", "The expiry date must be in the future.")
-    # A day of slack so "one year from today" picked in a date field is accepted.
-    if expires_at > now + timedelta(days=settings.CONSENT_GRANT_MAX_DAYS + 1):
-        raise ApplicationError("invalid_expiry", "Consent can last at most one year.")
-    return (
-        list(requesters),
-        list(organisations),
-        purposes,
-        int(max_clip_seconds),
-        emotions,
-        expires_at,
-    )
-
-
 def consent_grant(
-    *,
-    identity: Identity,
-    owner: User,
-    requesters: list[User],
-    organisations: list[Organisation],
-    purposes: list[str],
-    max_clip_seconds: int,
-    allowed_emotions: list[str],
-    allow_download: bool,
-    expires_at: datetime | None = None,
-    base_url: str | None = None,
+    *, identity: Identity, owner: User, scope: GrantScope, base_url: str | None = None
 ) -> ConsentGrant:
     """Version 1 of a new consent, with its signed receipt."""
     _require_owner(identity, owner)
@@ -269,19 +209,12 @@ def consent_grant(
         raise ApplicationError(
             "identity_not_verified", "Your identity must be verified before you grant consent."
         )
-    scope = _clean_scope(
-        requesters=requesters,
-        organisations=organisations,
-        purposes=purposes,
-        max_clip_seconds=max_clip_seconds,
-        allowed_emotions=allowed_emotions,
-        expires_at=expires_at,
-    )
+    scope = grant_scope_clean(scope)
     with transaction.atomic():
-        grant = _grant_create(identity=identity, scope=scope, allow_download=allow_download)
+        grant = _grant_create(identity=identity, scope=scope)
         receipt = consent_receipt_issue(grant=grant, event=ReceiptEvent.GRANTED, base_url=base_url)
         audit_record(
-            action="consent.granted",
+            action=AuditAction.CONSENT_GRANTED,
             actor=owner,
             subject_type="consent_grant",
             subject_id=grant.pk,
@@ -291,28 +224,11 @@ def consent_grant(
 
 
 def consent_change(
-    *,
-    grant: ConsentGrant,
-    owner: User,
-    requesters: list[User],
-    organisations: list[Organisation],
-    purposes: list[str],
-    max_clip_seconds: int,
-    allowed_emotions: list[str],
-    allow_download: bool,
-    expires_at: datetime | None = None,
-    base_url: str | None = None,
+    *, grant: ConsentGrant, owner: User, scope: GrantScope, base_url: str | None = None
 ) -> ConsentGrant:
     """A change of scope: a new version in the same series; the old one is superseded."""
     _require_owner(grant.identity, owner)
-    scope = _clean_scope(
-        requesters=requesters,
-        organisations=organisations,
-        purposes=purposes,
-        max_clip_seconds=max_clip_seconds,
-        allowed_emotions=allowed_emotions,
-        expires_at=expires_at,
-    )
+    scope = grant_scope_clean(scope)
     with transaction.atomic():
         current = ConsentGrant.objects.select_for_update().get(pk=grant.pk)
         if not current.is_active():
@@ -324,7 +240,6 @@ def consent_change(
         new = _grant_create(
             identity=current.identity,
             scope=scope,
-            allow_download=allow_download,
             series=current.series,
             version=current.version + 1,
         )
@@ -332,7 +247,7 @@ def consent_change(
         details = _grant_audit_details(new, receipt)
         details["previous_grant_id"] = current.pk
         audit_record(
-            action="consent.changed",
+            action=AuditAction.CONSENT_CHANGED,
             actor=owner,
             subject_type="consent_grant",
             subject_id=new.pk,
@@ -342,24 +257,24 @@ def consent_change(
 
 
 def _grant_create(
-    *, identity: Identity, scope, allow_download: bool, series=None, version: int = 1
+    *, identity: Identity, scope: GrantScope, series=None, version: int = 1
 ) -> ConsentGrant:
-    requesters, organisations, purposes, max_clip_seconds, emotions, expires_at = scope
+    """`scope` has passed grant_scope_clean."""
     grant = ConsentGrant(
         identity=identity,
         version=version,
-        purposes=purposes,
-        max_clip_seconds=max_clip_seconds,
-        allowed_emotions=emotions,
-        allow_download=bool(allow_download),
-        expires_at=expires_at,
+        purposes=list(scope.purposes),
+        max_clip_seconds=scope.max_clip_seconds,
+        allowed_emotions=list(scope.allowed_emotions),
+        allow_download=scope.allow_download,
+        expires_at=scope.expires_at,
     )
     if series is not None:
         grant.series = series
     grant.full_clean()
     grant.save()
-    grant.requesters.set(requesters)
-    grant.organisations.set(organisations)
+    grant.requesters.set(scope.requesters)
+    grant.organisations.set(scope.organisations)
     return grant
 
 
@@ -397,7 +312,7 @@ def _grant_revoke(*, grant: ConsentGrant, actor: User, base_url: str | None) -> 
     jobs_cancelled, outputs_marked = _job_revocation_apply(grant=current, actor=actor)
     receipt = consent_receipt_issue(grant=current, event=ReceiptEvent.REVOKED, base_url=base_url)
     audit_record(
-        action="consent.revoked",
+        action=AuditAction.CONSENT_REVOKED,
         actor=actor,
         subject_type="consent_grant",
         subject_id=current.pk,
@@ -414,22 +329,12 @@ def _grant_revoke(*, grant: ConsentGrant, actor: User, base_url: str | None) -> 
 
 
 def _job_revocation_apply(*, grant: ConsentGrant, actor: User) -> tuple[int, int]:
-    """jobs.services.job_revocation_apply, imported here (jobs depends on consent, not back).
-
-    Falls back to (0, 0) only while the jobs app has no such function yet; any other import
-    failure is a real bug and propagates, so revocation can never silently skip the jobs.
-    """
-    try:
-        from jobs import services as job_services
-    except ModuleNotFoundError as error:
-        if error.name != "jobs.services":
-            raise
-        job_services = None
-    apply = getattr(job_services, "job_revocation_apply", None)
-    if apply is None:
-        logger.warning("jobs.services.job_revocation_apply is missing: no jobs to cancel")
-        return 0, 0
-    return apply(grant=grant, actor=actor)
+    """Tell the apps that act on a consent (jobs) that it ended; sum what they stopped."""
+    answers = grant_revoked.send(sender=ConsentGrant, grant=grant, actor=actor)
+    return (
+        sum(jobs for _, (jobs, _outputs) in answers),
+        sum(outputs for _, (_jobs, outputs) in answers),
+    )
 
 
 # --- receipts ---------------------------------------------------------------------------------
@@ -442,7 +347,7 @@ def consent_receipt_issue(
     transaction)."""
     receipt = ConsentReceipt(grant=grant, event=event)
     document = receipts.receipt_sign(
-        _receipt_document(
+        receipts.receipt_document(
             grant=grant, event=event, receipt_id=receipt.receipt_id, base_url=base_url
         ),
         key=signing_key("receipt"),
@@ -452,108 +357,6 @@ def consent_receipt_issue(
     receipt.full_clean()
     receipt.save()
     return receipt
-
-
-_STATE = {
-    ReceiptEvent.GRANTED: "given",
-    ReceiptEvent.CHANGED: "given",
-    ReceiptEvent.REVOKED: "withdrawn",
-}
-
-
-def _receipt_document(*, grant: ConsentGrant, event: str, receipt_id, base_url: str | None) -> dict:
-    base = (base_url or settings.CONSENT_PUBLIC_BASE_URL).rstrip("/")
-    now = timezone.now().replace(microsecond=0)
-    identity = grant.identity
-    requesters = sorted(grant.requesters.all(), key=lambda u: u.pk)
-    organisations = sorted(grant.organisations.all(), key=lambda o: o.pk)
-    third_parties = [f"{u.display_name} (requester account {u.pk})" for u in requesters] + [
-        f"{o.name} (organisation)" for o in organisations
-    ]
-    termination = (
-        f"Ends on {grant.expires_at.isoformat()} or when you withdraw it, whichever is first."
-    )
-    pii_categories = [
-        "Facial image (reference portraits)",
-        "Facial biometric template (dlib face descriptor)",
-        "Identity-verification video recording",
-        "Generated likeness (talking-face videos)",
-    ]
-    return {
-        "version": receipts.RECEIPT_VERSION,
-        "jurisdiction": settings.CONSENT_JURISDICTION,
-        "consentTimestamp": int(now.timestamp()),
-        "collectionMethod": (
-            "Web portal: consent grant form by the verified owner (identity verified by a "
-            "recorded statement with a one-time code and human review)"
-        ),
-        "consentReceiptID": str(receipt_id),
-        "language": "en",
-        "piiPrincipalId": f"identity:{identity.pk}",
-        "piiPrincipalName": identity.display_name,
-        "piiControllers": [
-            {
-                "piiController": settings.PLATFORM_OPERATOR,
-                "onBehalf": False,
-                "contact": settings.CONSENT_CONTROLLER_CONTACT,
-                "email": settings.CONSENT_CONTROLLER_CONTACT,
-                "address": base,
-            }
-        ],
-        "policyUrl": base + "/",
-        "services": [
-            {
-                "service": "Consented talking-face video generation",
-                "purposes": [
-                    {
-                        "purpose": purpose_label(code),
-                        "purposeCategory": [code],
-                        "consentType": "EXPLICIT",
-                        "piiCategory": pii_categories,
-                        "primaryPurpose": True,
-                        "termination": termination,
-                        "thirdPartyDisclosure": bool(third_parties),
-                        "thirdPartyName": "; ".join(third_parties),
-                    }
-                    for code in grant.purposes
-                ],
-            }
-        ],
-        "sensitive": True,
-        "spiCat": ["Biometric data (facial)"],
-        "consentRecord": {
-            "recordId": str(receipt_id),
-            "event": event,
-            "state": _STATE[event],
-            "eventTime": now.isoformat(),
-            "grantId": grant.pk,
-            "grantSeries": str(grant.series),
-            "grantVersion": grant.version,
-            "validFrom": grant.created_at.replace(microsecond=0).isoformat(),
-            "expiresAt": grant.expires_at.replace(microsecond=0).isoformat(),
-            "withdrawnAt": (
-                grant.revoked_at.replace(microsecond=0).isoformat() if grant.revoked_at else None
-            ),
-            "scope": {
-                "requesterIds": [u.pk for u in requesters],
-                "organisations": [o.name for o in organisations],
-                "purposes": list(grant.purposes),
-                "maxClipSeconds": grant.max_clip_seconds,
-                "allowedEmotions": list(grant.allowed_emotions),
-                "allowDownload": grant.allow_download,
-            },
-            "retention": (
-                "Consent records, receipts and hashes are kept for the audit log's lifetime; "
-                "portraits, face descriptors and the verification recording until you delete "
-                "them (one click on the identity page)."
-            ),
-            "withdrawalMethod": {
-                "description": "One click on the consent page; effective immediately.",
-                "url": base + reverse("consent:grant_revoke", args=[grant.pk]),
-            },
-            "receiptUrl": base + reverse("consent:grant_detail", args=[grant.pk]),
-        },
-    }
 
 
 # --- biometric deletion -----------------------------------------------------------------------
@@ -599,7 +402,7 @@ def identity_biometrics_delete(
         # The generated videos show the face too (jobs deletes them and their job inputs).
         identity_biometrics_deleted.send(sender=Identity, identity=identity, actor=owner)
         audit_record(
-            action="identity.biometrics_deleted",
+            action=AuditAction.IDENTITY_BIOMETRICS_DELETED,
             actor=owner,
             subject_type="identity",
             subject_id=identity.pk,

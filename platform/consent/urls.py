@@ -13,8 +13,6 @@ urlpatterns = [
     path(
         "identities/<int:pk>/biometrics/delete/", views.biometrics_delete, name="biometrics_delete"
     ),
-    path("identities/<int:pk>/generations/", views.likeness_uses, name="likeness_uses"),
-    path("identities/<int:pk>/generations.csv", views.likeness_uses_csv, name="likeness_uses_csv"),
     path(
         "identities/<int:pk>/likeness-protection/",
         views.likeness_protection,

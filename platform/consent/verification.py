@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import verifier_required
+from audit.actions import AuditAction
 from audit.services import audit_record
 from consent.clip_checks import ClipCheckSettings, clip_check
 from consent.models import Identity, IdentityStatus, IdentityVerification, VerificationStatus
@@ -76,7 +77,7 @@ def verification_start(*, identity: Identity, owner: User) -> IdentityVerificati
     verification.full_clean()
     verification.save()
     audit_record(
-        action="identity.verification_started",
+        action=AuditAction.IDENTITY_VERIFICATION_STARTED,
         actor=owner,
         subject_type="identity",
         subject_id=identity.pk,
@@ -115,7 +116,7 @@ def verification_recording_start(
     verification.recording_started_at = now
     verification.save(update_fields=["recording_nonce_sha256", "recording_started_at"])
     audit_record(
-        action="identity.verification_recording_started",
+        action=AuditAction.IDENTITY_VERIFICATION_RECORDING_STARTED,
         actor=owner,
         subject_type="identity",
         subject_id=verification.identity_id,
@@ -212,7 +213,7 @@ def _code_burn(
             verification.code_used_at = now
             return started_at
     audit_record(
-        action="identity.verification_submitted",
+        action=AuditAction.IDENTITY_VERIFICATION_SUBMITTED,
         outcome="denied",
         actor=owner,
         subject_type="identity",
@@ -269,7 +270,7 @@ def _verification_record_checks(
         identity.save(update_fields=["status"])
     face_matches = identity_face_matches(identity=identity)
     audit_record(
-        action="identity.verification_submitted",
+        action=AuditAction.IDENTITY_VERIFICATION_SUBMITTED,
         outcome="allowed" if result.passed else "denied",
         actor=owner,
         subject_type="identity",
@@ -295,7 +296,7 @@ def verification_review(
     """A verifier approves or rejects a clip that passed the automatic checks."""
     verifier_required(
         user=verifier,
-        action="identity.review",
+        action=AuditAction.IDENTITY_REVIEW,
         subject_type="identity",
         subject_id=verification.identity_id,
         message="Only verifiers review identities.",
@@ -327,7 +328,7 @@ def _verification_decide(
     identity.verified_at = now if approve else None
     identity.save(update_fields=["status", "verified_at"])
     audit_record(
-        action="identity.verified" if approve else "identity.rejected",
+        action=AuditAction.IDENTITY_VERIFIED if approve else AuditAction.IDENTITY_REJECTED,
         actor=verifier,
         subject_type="identity",
         subject_id=identity.pk,

@@ -3,25 +3,27 @@ Thin: fetch, check who may see it, call a service, render."""
 
 from __future__ import annotations
 
-import csv
+import functools
 import json
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Role
-from core.errors import ApplicationError
+from core.errors import USER_FACING_ERRORS
 from core.permissions import role_required
+from core.review import review_page
 from policy.purposes import purpose_label
+from provenance.media import sniff_file
 
 from . import selectors, services
 from . import verification as identity_verification
-from .forms import ClipUploadForm, GrantForm, IdentityForm, PortraitForm, VerificationReviewForm
+from .forms import ClipUploadForm, GrantForm, IdentityForm, PortraitForm
 from .models import (
-    ConsentGrant,
     ConsentReceipt,
     Identity,
     IdentityVerification,
@@ -29,21 +31,6 @@ from .models import (
     VerificationStatus,
 )
 from .parties import organisations_reach
-
-
-def _base_url(request) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
-
-
-def _own_identity(request, pk: int) -> Identity:
-    # 404, not 403, for someone else's identity: its existence is not theirs to learn.
-    return get_object_or_404(Identity, pk=pk, owner=request.user)
-
-
-def _own_grant(request, pk: int) -> ConsentGrant:
-    return get_object_or_404(
-        ConsentGrant.objects.select_related("identity"), pk=pk, identity__owner=request.user
-    )
 
 
 @role_required(Role.OWNER)
@@ -55,7 +42,7 @@ def identity_list(request):
             identity = services.identity_create(
                 owner=request.user, display_name=form.cleaned_data["display_name"]
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, "Identity added. Now enrol a reference portrait.")
@@ -69,7 +56,7 @@ def identity_list(request):
 
 @role_required(Role.OWNER)
 def identity_detail(request, pk: int):
-    identity = _own_identity(request, pk)
+    identity = selectors.identity_get_owned(owner=request.user, pk=pk)
     return render(
         request,
         "consent/identity_detail.html",
@@ -86,7 +73,7 @@ def identity_detail(request, pk: int):
 @role_required(Role.OWNER)
 @require_POST
 def portrait_enrol(request, pk: int):
-    identity = _own_identity(request, pk)
+    identity = selectors.identity_get_owned(owner=request.user, pk=pk)
     form = PortraitForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["portrait"]
@@ -97,7 +84,7 @@ def portrait_enrol(request, pk: int):
             services.portrait_enrol(
                 identity=identity, owner=request.user, data=upload.read(), filename=upload.name
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             messages.error(request, error.message)
         else:
             messages.success(request, "Reference portrait enrolled: exactly one face found.")
@@ -109,7 +96,7 @@ def portrait_enrol(request, pk: int):
 @role_required(Role.OWNER)
 @require_POST
 def likeness_protection(request, pk: int):
-    identity = _own_identity(request, pk)
+    identity = selectors.identity_get_owned(owner=request.user, pk=pk)
     enabled = request.POST.get("enabled") == "on"
     services.identity_likeness_protection_set(
         identity=identity, owner=request.user, enabled=enabled
@@ -129,29 +116,16 @@ def portrait_image(request, pk: int):
     _may_see_biometrics(request, portrait.identity)
     if not portrait.file:
         raise Http404
-    handle = portrait.file.open("rb")
-    content_type = _media_type(handle.read(16), default="application/octet-stream")
-    handle.seek(0)
-    return FileResponse(handle, content_type=content_type)
+    return _stored_file_response(portrait.file)
 
 
-# Stored files were checked on the way in; their first bytes say which of these they are.
-_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x1a\x45\xdf\xa3", "video/webm"),
-)
-
-
-def _media_type(head: bytes, *, default: str) -> str:
-    for signature, media_type in _SIGNATURES:
-        if head.startswith(signature):
-            return media_type
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[4:8] == b"ftyp":
-        return "video/mp4"
-    return default
+def _stored_file_response(field) -> FileResponse:
+    """Serve a stored portrait or recording (checked on the way in) as what its bytes say it is."""
+    sniffed = sniff_file(field.path)
+    handle = field.open("rb")
+    return FileResponse(
+        handle, content_type=sniffed.media_type if sniffed else "application/octet-stream"
+    )
 
 
 def _may_see_biometrics(request, identity: Identity) -> None:
@@ -163,11 +137,11 @@ def _may_see_biometrics(request, identity: Identity) -> None:
 @role_required(Role.OWNER)
 @require_http_methods(["GET", "POST"])
 def verification_page(request, pk: int):
-    identity = _own_identity(request, pk)
+    identity = selectors.identity_get_owned(owner=request.user, pk=pk)
     if request.method == "POST":
         try:
             identity_verification.verification_start(identity=identity, owner=request.user)
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             messages.error(request, error.message)
         return redirect("consent:verification_page", identity.pk)
     verification = selectors.verification_latest(identity=identity)
@@ -193,11 +167,7 @@ def verification_page(request, pk: int):
 @require_POST
 def verification_clip(request, pk: int):
     """Receives the MediaRecorder blob (record.js) or, when allowed, an uploaded file."""
-    verification = get_object_or_404(
-        IdentityVerification.objects.select_related("identity"),
-        pk=pk,
-        identity__owner=request.user,
-    )
+    verification = selectors.verification_get_owned(owner=request.user, pk=pk)
     upload = request.FILES.get("clip")
     source = "recording" if request.POST.get("source") == "recording" else "upload"
     if upload is None:
@@ -213,7 +183,7 @@ def verification_clip(request, pk: int):
                 source=source,
                 nonce=request.POST.get("nonce", "")[:100],
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             messages.error(request, error.message)
         else:
             if result.status == VerificationStatus.PENDING_REVIEW:
@@ -231,10 +201,7 @@ def verification_clip_media(request, pk: int):
     _may_see_biometrics(request, verification.identity)
     if not verification.clip:
         raise Http404
-    handle = verification.clip.open("rb")
-    content_type = _media_type(handle.read(16), default="application/octet-stream")
-    handle.seek(0)
-    return FileResponse(handle, content_type=content_type)
+    return _stored_file_response(verification.clip)
 
 
 @role_required(Role.VERIFIER, Role.ADMIN)
@@ -255,44 +222,38 @@ def verification_review(request, pk: int):
     verification = get_object_or_404(
         IdentityVerification.objects.select_related("identity", "identity__owner"), pk=pk
     )
-    form = VerificationReviewForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            identity_verification.verification_review(
-                verification=verification,
-                verifier=request.user,
-                approve=form.cleaned_data["decision"] == "approve",
-                reason=form.cleaned_data["reason"],
-            )
-        except ApplicationError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, "Decision recorded.")
-            return redirect("consent:verification_queue")
-    return render(
+    return review_page(
         request,
-        "consent/verification_review.html",
-        {
+        decide=functools.partial(
+            identity_verification.verification_review,
+            verification=verification,
+            verifier=request.user,
+        ),
+        template="consent/verification_review.html",
+        context={
             "verification": verification,
             "portraits": verification.identity.portraits.filter(deleted_at__isnull=True),
             "same_face": selectors.identity_face_matches(identity=verification.identity),
             "threshold": settings.CONSENT_FACE_MATCH_THRESHOLD,
-            "form": form,
         },
+        done_url=reverse("consent:verification_queue"),
     )
 
 
 @role_required(Role.OWNER)
 @require_http_methods(["GET", "POST"])
 def grant_create(request, pk: int):
-    identity = _own_identity(request, pk)
+    identity = selectors.identity_get_owned(owner=request.user, pk=pk)
     form = GrantForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             grant = services.consent_grant(
-                identity=identity, owner=request.user, base_url=_base_url(request), **form.scope()
+                identity=identity,
+                owner=request.user,
+                base_url=selectors.receipt_base_url(request=request),
+                scope=form.scope(),
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, "Consent granted. Your signed receipt is below.")
@@ -305,14 +266,17 @@ def grant_create(request, pk: int):
 @role_required(Role.OWNER)
 @require_http_methods(["GET", "POST"])
 def grant_change(request, pk: int):
-    grant = _own_grant(request, pk)
+    grant = selectors.grant_get_owned(owner=request.user, pk=pk)
     form = GrantForm(request.POST or None, initial=GrantForm.initial_from_grant(grant), grant=grant)
     if request.method == "POST" and form.is_valid():
         try:
             new = services.consent_change(
-                grant=grant, owner=request.user, base_url=_base_url(request), **form.scope()
+                grant=grant,
+                owner=request.user,
+                base_url=selectors.receipt_base_url(request=request),
+                scope=form.scope(),
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, f"Consent changed: this is version {new.version}.")
@@ -326,7 +290,7 @@ def grant_change(request, pk: int):
 
 @role_required(Role.OWNER)
 def grant_detail(request, pk: int):
-    grant = _own_grant(request, pk)
+    grant = selectors.grant_get_owned(owner=request.user, pk=pk)
     receipt = selectors.receipt_for_grant(grant=grant)
     return render(
         request,
@@ -347,13 +311,15 @@ def grant_detail(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def grant_revoke(request, pk: int):
     """GET: the confirmation page the receipts' withdrawal link opens. POST: withdraw now."""
-    grant = _own_grant(request, pk)
+    grant = selectors.grant_get_owned(owner=request.user, pk=pk)
     if request.method == "POST":
         try:
             revoked = services.consent_revoke(
-                grant=grant, owner=request.user, base_url=_base_url(request)
+                grant=grant,
+                owner=request.user,
+                base_url=selectors.receipt_base_url(request=request),
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             messages.error(request, error.message)
             return redirect("consent:grant_detail", grant.pk)
         messages.success(
@@ -385,13 +351,15 @@ def receipt_download(request, receipt_id):
 @role_required(Role.OWNER)
 @require_http_methods(["GET", "POST"])
 def biometrics_delete(request, pk: int):
-    identity = _own_identity(request, pk)
+    identity = selectors.identity_get_owned(owner=request.user, pk=pk)
     if request.method == "POST":
         try:
             services.identity_biometrics_delete(
-                identity=identity, owner=request.user, base_url=_base_url(request)
+                identity=identity,
+                owner=request.user,
+                base_url=selectors.receipt_base_url(request=request),
             )
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             messages.error(request, error.message)
         else:
             messages.success(
@@ -401,47 +369,3 @@ def biometrics_delete(request, pk: int):
             )
         return redirect("consent:identity_detail", identity.pk)
     return render(request, "consent/biometrics_delete.html", {"identity": identity})
-
-
-@role_required(Role.OWNER)
-def likeness_uses(request, pk: int):
-    identity = _own_identity(request, pk)
-    return render(
-        request,
-        "consent/likeness_uses.html",
-        {"identity": identity, "uses": selectors.likeness_uses_for_identity(identity=identity)},
-    )
-
-
-CSV_COLUMNS = (
-    "job_id",
-    "created_at",
-    "requester",
-    "organisation",
-    "purpose",
-    "status",
-    "grant_id",
-    "grant_version",
-    "published_at",
-    "output_revoked_at",
-)
-
-
-@role_required(Role.OWNER)
-def likeness_uses_csv(request, pk: int):
-    identity = _own_identity(request, pk)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="generations-identity-{pk}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(CSV_COLUMNS)
-    for use in selectors.likeness_uses_for_identity(identity=identity):
-        writer.writerow([_csv_cell(getattr(use, column)) for column in CSV_COLUMNS])
-    return response
-
-
-def _csv_cell(value) -> str:
-    if value is None:
-        return ""
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    # Requester names are user input: stop spreadsheets from running them as formulas.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,12 +1,11 @@
 from django.apps import AppConfig
+from django.core.management import call_command
 from django.db.models.signals import post_migrate
 
 
 def _create_cache_table(sender, using, **kwargs) -> None:
     # The database cache's table is no model, so no migration makes it: every `migrate` (make
     # run's prepare step, the test database, a server test's fresh var/) creates it if missing.
-    from django.core.management import call_command
-
     call_command("createcachetable", database=using, verbosity=0)
 
 

@@ -1,8 +1,9 @@
 """One application error type and the one place errors become HTTP answers.
 
-Services raise ApplicationError (or a library's own error: generator, provenance, policy); the API
-answers every error as `{"error": {"code", "message"}}`, portal views turn them into form errors,
-and management commands into one line on stderr with a non-zero exit.
+Services raise ApplicationError or let a library's own error (generator, provenance, policy)
+through unchanged; the API answers every one of them as `{"error": {"code", "message"}}`, portal
+views catch USER_FACING_ERRORS and show the message as a form error, and management commands
+print one line on stderr and exit non-zero.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
@@ -34,6 +36,17 @@ class ApplicationError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+# Every error whose message is fit for the person who caused it. Services let the libraries'
+# errors through as they are; the API answers all of these as {code, message}, and portal views
+# catch this tuple to show the message as a form error.
+USER_FACING_ERRORS: tuple[type[Exception], ...] = (
+    ApplicationError,
+    GeneratorError,
+    ProvenanceError,
+    PolicyError,
+)
 
 
 def library_error_types() -> tuple[type[Exception], ...]:
@@ -102,8 +115,6 @@ def api_exception_handler(exc, context):
 def json_not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("not_found", "Not found."), status=404)
-    from django.views.defaults import page_not_found
-
     return page_not_found(request, exception)
 
 
@@ -113,6 +124,4 @@ def json_server_error(request):
             error_body("server_error", "Something went wrong on our side; it has been logged."),
             status=500,
         )
-    from django.views.defaults import server_error
-
     return server_error(request)

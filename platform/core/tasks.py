@@ -6,6 +6,7 @@ import platform as stdlib_platform
 
 from celery import shared_task
 
+from audit.actions import AuditAction
 from audit.services import audit_record
 
 
@@ -14,7 +15,7 @@ def worker_probe() -> None:
     """Record which Python and which `platform` module a worker really runs (an ops check that
     the platform/ folder never shadows the standard library inside workers)."""
     audit_record(
-        action="system.worker_probe",
+        action=AuditAction.SYSTEM_WORKER_PROBE,
         details={
             "python_version": stdlib_platform.python_version(),
             "platform_module": getattr(stdlib_platform, "__file__", ""),

@@ -63,6 +63,12 @@ class DetectionOutputSerializer(serializers.Serializer):
     record = serializers.DictField(allow_null=True)
     candidates = serializers.ListField(child=serializers.DictField())
     differences = serializers.ListField(child=serializers.CharField())
+    # watermark: identified, payload, confidence, false_positive_probability, method, reading,
+    # frames_used, evidence_bound, bound_text, timeline [{frame, second, agreement, percent}]
+    watermark = serializers.DictField()
+    c2pa = serializers.DictField()  # state, state_text, codes (the failing ones), manifest_id, ...
+    # upload {image}, registry {record_id, proven, second, pdq_distance, image} or null, note
+    evidence_frames = serializers.DictField(allow_null=True)
     poll_url = serializers.CharField()
 
 

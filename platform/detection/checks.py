@@ -15,7 +15,8 @@ import numpy as np
 
 from core.image_shape import image_shape_problem
 from generator.face_analysis import face_descriptors
-from provenance.fingerprint import MATCH_DISTANCE, PDQ_BITS, pdq_hash
+from provenance.fingerprint import MATCH_DISTANCE, pdq_hash
+from provenance.fingerprint_index import PdqIndex
 
 # PDQ's authors: hashes of quality below 50 (flat, featureless frames) match too much to trust.
 PDQ_MIN_QUALITY = 50
@@ -56,36 +57,28 @@ class LikenessCheck:
     distance: float | None
 
 
-def _hash_matrix(hashes: Sequence[str]) -> np.ndarray:
-    """(N, 256) bool bits of hex PDQ hashes, for vectorised Hamming distances."""
-    raw = np.frombuffer(b"".join(bytes.fromhex(h) for h in hashes), np.uint8)
-    return np.unpackbits(raw).reshape(len(hashes), PDQ_BITS).astype(bool)
-
-
 def fingerprint_check(
-    frames: Sequence[np.ndarray], registered: Sequence[tuple[int, str]]
+    frames: Sequence[np.ndarray], registered: PdqIndex | Sequence[tuple[int, str]]
 ) -> FingerprintCheck:
-    """PDQ-hash the frames and find the nearest registered (record_id, hash) pair."""
+    """PDQ-hash the frames and find the registered hashes near them.
+
+    `registered`: the registry's PdqIndex, or a few (record_id, PDQ hex) pairs, indexed here.
+    """
     hashes = []
     for frame in frames:
         value, quality = pdq_hash(frame)
         if quality >= PDQ_MIN_QUALITY:
             hashes.append(value)
-    if not hashes or not registered:
+    index = registered if isinstance(registered, PdqIndex) else PdqIndex.from_pairs(registered)
+    matches = index.search(hashes, MATCH_DISTANCE)
+    if matches.nearest is None:
         return FingerprintCheck(None, None, tuple(hashes))
-    query = _hash_matrix(hashes)  # (Q, 256)
-    reference = _hash_matrix([h for _, h in registered])  # (M, 256)
-    per_hash = (query[:, None, :] != reference[None, :, :]).sum(axis=2).min(axis=0)  # (M,)
-    nearest_of: dict[int, int] = {}
-    for (record_id, _), distance in zip(registered, per_hash.tolist(), strict=True):
-        nearest_of[record_id] = min(distance, nearest_of.get(record_id, distance))
-    ranked = sorted(nearest_of.items(), key=lambda item: (item[1], item[0]))
-    nearest_id, distance = ranked[0]
+    nearest_id, distance = matches.nearest
     return FingerprintCheck(
         distance=distance,
         nearest_record_id=nearest_id,
         hashes=tuple(hashes),
-        candidates=tuple((r, d) for r, d in ranked if d <= MATCH_DISTANCE),
+        candidates=matches.within,
     )
 
 

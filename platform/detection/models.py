@@ -88,3 +88,24 @@ class LikenessAlert(models.Model):
 
     def __str__(self) -> str:
         return f"likeness alert {self.pk} for identity {self.identity_id}"
+
+
+class IndexedOutput(models.Model):
+    """A published output as detection workers hold it in memory, computed once at publish.
+
+    `packed` is the scrambled payload value (8 bytes, big-endian) then its codeword in every bit
+    order (provenance.watermark.packed, 60 bytes); `fingerprints` its PDQ hashes, 32 bytes each.
+    Rows are only ever added, so `seq` is the high-water mark a worker polls to pick up new
+    outputs without reloading the rest.
+    """
+
+    seq = models.BigAutoField(primary_key=True)
+    # The OutputRecord's id (its watermark record id). A plain integer, not a foreign key: the
+    # row is a derived copy the registry never deletes, and detect_bench fills a throwaway
+    # registry with synthetic outputs that have no record.
+    record_id = models.BigIntegerField(unique=True)
+    packed = models.BinaryField()
+    fingerprints = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"indexed output {self.record_id}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from django.conf import settings
@@ -13,13 +14,23 @@ from provenance.errors import ProvenanceError
 from provenance.media import probe
 from provenance.watermark import KnownPayload
 
+from .index import VALUE_BYTES, LiveRegistry, live_registry
+from .models import IndexedOutput
 from .verdict import RegistryEntry
 
 
-def registered_payloads() -> list[KnownPayload]:
-    """Every published output's watermark payload (for matching partly readable marks)."""
-    rows = OutputRecord.objects.values_list("job_id", "payload_hex")
-    return [KnownPayload(record_id, payload_hex) for record_id, payload_hex in rows]
+def live_indexes() -> LiveRegistry:
+    """This worker's in-memory registry (packed codewords, PDQ index), brought up to date."""
+    return live_registry()
+
+
+def candidate_payloads(record_ids: Sequence[int]) -> list[KnownPayload]:
+    """The payloads of some indexed outputs (a check's PDQ candidates), in the order given."""
+    rows = IndexedOutput.objects.filter(record_id__in=list(record_ids)).values_list(
+        "record_id", "packed"
+    )
+    value_of = {r: int.from_bytes(bytes(packed)[:VALUE_BYTES], "big") for r, packed in rows}
+    return [KnownPayload(r, f"{value_of[r]:016x}") for r in record_ids if r in value_of]
 
 
 def registered_fingerprints() -> list[tuple[int, str]]:

@@ -6,6 +6,7 @@ import uuid
 
 from django.db.models import Q, QuerySet
 
+from audit.actions import AuditAction
 from audit.models import AuditEvent
 from jobs.models import OutputRecord
 
@@ -35,9 +36,9 @@ def record_audit_trail(*, record: OutputRecord) -> QuerySet[AuditEvent]:
     job_id = record.pk
     condition = (
         Q(subject_type="job", subject_id=str(job_id))
-        | Q(action="policy.decided", details__decision_id=record.decision_id)
+        | Q(action=AuditAction.POLICY_DECIDED, details__decision_id=record.decision_id)
         | Q(action__startswith="consent.", details__grant_id=record.grant_id)
-        | Q(action="detection.checked", details__record_id=job_id)
+        | Q(action=AuditAction.DETECTION_CHECKED, details__record_id=job_id)
     )
     return AuditEvent.objects.filter(condition).order_by("seq")
 

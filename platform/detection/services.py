@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import AuditAction
 from audit.services import audit_record
 from core.keys import c2pa_signing_identity, secret_bytes
 from jobs.selectors import output_record_by_id
@@ -29,6 +30,7 @@ from provenance.watermark import WatermarkDetection, detect_sampled
 from . import registry
 from .capacity import detection_pending_room_check, detection_slot
 from .checks import FingerprintCheck, LikenessCheck, fingerprint_check, likeness_check
+from .evidence import evidence_frames
 from .models import Detection, DetectionStatus, LikenessAlert, VerdictChoice
 from .sampling import SampledUpload, sample_upload
 from .selectors import record_consent_status
@@ -98,9 +100,8 @@ def _analyse(path: str | os.PathLike[str]) -> _Analysis:
     limits = detection_limits()
     upload_sha256 = sha256_file(path)
     sample = sample_upload(path, limits)
-    fingerprint = fingerprint_check(sample.fingerprint_frames, registry.registered_fingerprints())
-    known = registry.registered_payloads()
-    payload_of = {payload.record_id: payload for payload in known}
+    live = registry.live_indexes()
+    fingerprint = fingerprint_check(sample.fingerprint_frames, live.fingerprints)
     watermark = detect_sampled(
         sample.watermark_frames,
         secret_bytes("watermark"),
@@ -108,8 +109,8 @@ def _analyse(path: str | os.PathLike[str]) -> _Analysis:
         more_frames=sample.second_look_frames,
         more_positions=sample.second_look_positions,
         fps=sample.fps,
-        known=known,
-        candidates=[payload_of[r] for r, _ in fingerprint.candidates if r in payload_of],
+        known=live.payloads,
+        candidates=registry.candidate_payloads([r for r, _ in fingerprint.candidates]),
     )
     anchor = c2pa_signing_identity().root_pem
     manifest = read_manifest(path, anchor)
@@ -215,6 +216,7 @@ def _summary(analysis: _Analysis) -> dict:
             # Only without platform provenance is a protected face a possible misuse.
             "warning": likeness.identity_id is not None and verdict.verdict == VerdictChoice.NONE,
         },
+        "evidence_frames": evidence_frames(sample, verdict),
         "seconds": round(analysis.seconds, 3),
     }
 
@@ -269,7 +271,7 @@ def _record(detection: Detection, analysis: _Analysis, actor) -> Detection:
                 distance=float(likeness.distance or 0.0),
             )
     audit_record(
-        action="detection.checked",
+        action=AuditAction.DETECTION_CHECKED,
         actor=actor,
         subject_type="detection",
         subject_id=str(detection.pk),
@@ -400,7 +402,7 @@ def _fail(detection: Detection, code: str, message: str) -> None:
     detection.completed_at = timezone.now()
     detection.save()
     audit_record(
-        action="detection.checked",
+        action=AuditAction.DETECTION_CHECKED,
         outcome="error",
         actor=detection.requested_by,
         subject_type="detection",

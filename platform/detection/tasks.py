@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
 
+from celery import shared_task
+from celery.signals import worker_init
+from django.db import DatabaseError, connections
+
+from .index import live_registry
 from .services import detection_complete
+
+logger = logging.getLogger(__name__)
+
+
+@worker_init.connect
+def _load_registry(**kwargs) -> None:
+    """Load the registry in the worker's main process, before the pool forks: every child
+    starts with it (shared copy-on-write until it appends) and polls for what is newer."""
+    try:
+        live_registry()
+    except DatabaseError:  # e.g. not migrated yet: the first check loads it instead
+        logger.exception("could not load the detection registry at worker start")
+    connections.close_all()  # the children must not share this process's connection
 
 
 @shared_task(name="detection.run_detection", acks_late=True, reject_on_worker_lost=True)

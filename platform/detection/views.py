@@ -17,7 +17,7 @@ from provenance.errors import ProvenanceError
 
 from . import selectors, services
 from .forms import DetectionUploadForm
-from .presenters import detection_for_auditor, detection_public
+from .presenters import detection_for_auditor, detection_public, timeline_bars
 from .throttling import portal_upload_allowed
 
 
@@ -51,7 +51,12 @@ def verdict(request, pk):
     detection = selectors.detection_get(detection_id=pk)
     if detection is None:
         raise Http404
-    return render(request, "detection/verdict.html", {"result": detection_public(detection)})
+    result = detection_public(detection)
+    return render(
+        request,
+        "detection/verdict.html",
+        {"result": result, "timeline_bars": timeline_bars(result)},
+    )
 
 
 @role_required(Role.OWNER)
@@ -75,12 +80,14 @@ def audit_detail(request, pk):
         raise Http404
     record = detection.record
     trail = selectors.record_audit_trail(record=record) if record is not None else []
+    result = detection_for_auditor(detection)
     return render(
         request,
         "detection/audit_detail.html",
         {
             "detection": detection,
-            "result": detection_for_auditor(detection),
+            "result": result,
+            "timeline_bars": timeline_bars(result),
             "summary_json": json.dumps(detection.summary, indent=2, sort_keys=True),
             "record": record,
             "consent_status": selectors.record_consent_status(record) if record else "",

@@ -7,4 +7,9 @@ urlpatterns = [
     path("jobs/create", apis.JobCreateApi.as_view(), name="api-job-create"),
     path("jobs/<int:pk>", apis.JobStatusApi.as_view(), name="api-job-status"),
     path("jobs/<int:pk>/download", apis.JobDownloadApi.as_view(), name="api-job-download"),
+    path(
+        "identities/<int:pk>/generations",
+        apis.LikenessUsesApi.as_view(),
+        name="api-likeness-uses",
+    ),
 ]

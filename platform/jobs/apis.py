@@ -16,6 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import requester_is_approved
+from consent.apis import IsOwner
+from consent.models import Identity
+from consent.selectors import identity_get_owned
 from core.errors import ApplicationError, error_body
 from generator.config import EMOTIONS
 from policy.purposes import PURPOSES
@@ -115,8 +118,6 @@ class JobCreateApi(APIView):
         },
     )
     def post(self, request):
-        from consent.models import Identity
-
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -199,3 +200,29 @@ class JobDownloadApi(APIView):
         )
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+class LikenessUsesApi(APIView):
+    permission_classes = [IsOwner]
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ConsentLikenessUsesOutput"
+
+        job_id = serializers.IntegerField()
+        created_at = serializers.DateTimeField()
+        requester = serializers.CharField()
+        organisation = serializers.CharField()
+        purpose = serializers.CharField()
+        status = serializers.CharField()
+        grant_id = serializers.IntegerField()
+        grant_version = serializers.IntegerField()
+        published_at = serializers.DateTimeField(allow_null=True)
+        output_revoked_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema(responses={200: OutputSerializer(many=True)})
+    def get(self, request, pk: int):
+        uses = selectors.likeness_uses_for_identity(
+            identity=identity_get_owned(owner=request.user, pk=pk)
+        )
+        return Response(self.OutputSerializer(uses, many=True).data)

@@ -5,4 +5,5 @@ class JobsConfig(AppConfig):
     name = "jobs"
 
     def ready(self) -> None:
-        from . import erasure  # noqa: F401 - connects the biometric-deletion receiver
+        # Importing them connects their receivers to consent's signals.
+        from . import erasure, revocation  # noqa: F401

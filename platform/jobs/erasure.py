@@ -15,10 +15,12 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
+from audit.actions import AuditAction
 from audit.services import audit_record
 from consent.signals import identity_biometrics_deleted
 
 from . import inputs
+from .finish import job_finish
 from .models import ACTIVE_STATUSES, GenerationJob, JobStatus, OutputRecord
 
 
@@ -26,14 +28,12 @@ from .models import ACTIVE_STATUSES, GenerationJob, JobStatus, OutputRecord
 def job_media_erase_for_identity(*, identity, actor) -> dict:
     """Cancel the identity's remaining jobs, delete every job input and published video of it
     (files go after commit), mark the registry entries revoked and deleted. Returns counts."""
-    from .services import _job_finish
-
     now = timezone.now()
     cancelled = 0
     inputs_removed = 0
     for job in GenerationJob.objects.select_for_update().filter(identity=identity):
         if job.status in ACTIVE_STATUSES:
-            _job_finish(
+            job_finish(
                 job,
                 status=JobStatus.CANCELLED,
                 code="biometrics_deleted",
@@ -64,7 +64,7 @@ def job_media_erase_for_identity(*, identity, actor) -> dict:
         "outputs_deleted": len(records),
     }
     audit_record(
-        action="job.media_erased",
+        action=AuditAction.JOB_MEDIA_ERASED,
         actor=actor,
         subject_type="identity",
         subject_id=identity.pk,

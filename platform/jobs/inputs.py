@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 
 from core.errors import ApplicationError
 from provenance.media import sha256_file
@@ -83,8 +84,6 @@ def input_remove(relative_path: str) -> None:
 def inputs_remove_on_commit(relative_paths: list[str]) -> None:
     """Delete stored inputs once the caller's transaction commits (at once outside one): a job
     that ended keeps only its inputs' hashes, and a rollback never loses a file still needed."""
-    from django.db import transaction
-
     paths = [path for path in relative_paths if path]
     if paths:
         transaction.on_commit(lambda: [input_remove(path) for path in paths])

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.keys import c2pa_signing_identity
+from provenance.errors import ProvenanceError
+from provenance.manifest import read_manifest
+
 from .inputs import media_path
 from .models import OutputRecord
 
@@ -24,10 +28,6 @@ class ProvenancePanel:
 
 
 def provenance_panel(record: OutputRecord) -> ProvenancePanel:
-    from core.keys import c2pa_signing_identity
-    from provenance.errors import ProvenanceError
-    from provenance.manifest import read_manifest
-
     try:
         anchor = c2pa_signing_identity().root_pem
         report = read_manifest(media_path(record.file_path), anchor)

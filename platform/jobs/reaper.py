@@ -11,6 +11,7 @@ job would read "running" forever. Beat runs `job_reap_stale` every JOBS_REAP_SEC
   code `queue_timeout`: a first start that late would be refused anyway (its ticket expired),
   and a message lost on the way must not leave the job waiting forever.
 
+The task that runs the reaper dispatches the requeued jobs once the reaper has committed.
 Re-dispatching is safe beside a broker's own redelivery: `job_run` claims a job for one attempt
 at a time, and a duplicate message finds it busy or final.
 """
@@ -26,9 +27,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.actions import AuditAction
 from audit.services import audit_record
 
 from . import inputs
+from .finish import job_finish
 from .models import GenerationJob, JobStage, JobStatus
 
 
@@ -41,8 +44,6 @@ class ReapReport:
 @transaction.atomic
 def job_reap_stale(*, now=None) -> ReapReport:
     """Requeue or fail every job whose worker is presumed dead (see the module docstring)."""
-    from .services import _job_finish, job_enqueue
-
     now = now or timezone.now()
     lease_cut = now - timedelta(seconds=settings.JOBS_LEASE_SECONDS)
     queue_cut = now - timedelta(minutes=settings.JOBS_TICKET_MINUTES)
@@ -75,13 +76,12 @@ def job_reap_stale(*, now=None) -> ReapReport:
                 ]
             )
             audit_record(
-                action="job.requeued",
+                action=AuditAction.JOB_REQUEUED,
                 subject_type="job",
                 subject_id=job_id,
                 reason="its worker stopped answering",
                 details={"job_id": job_id, "attempts": job.attempts},
             )
-            transaction.on_commit(lambda job_id=job_id: job_enqueue(job_id=job_id))
             requeued.append(job_id)
             continue
         if job.status == JobStatus.RUNNING:
@@ -96,9 +96,9 @@ def job_reap_stale(*, now=None) -> ReapReport:
                 f"No worker started this job within {settings.JOBS_TICKET_MINUTES} minutes, "
                 "so it was stopped."
             )
-        _job_finish(job, status=JobStatus.FAILED, code=code, reason=reason, now=now)
+        job_finish(job, status=JobStatus.FAILED, code=code, reason=reason, now=now)
         audit_record(
-            action="job.failed",
+            action=AuditAction.JOB_FAILED,
             outcome="error",
             subject_type="job",
             subject_id=job_id,

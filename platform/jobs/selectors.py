@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import QuerySet
+
+from consent.models import Identity
+from consent.selectors import grant_active_for
+from policy.purposes import purpose_label
 
 from .models import GenerationJob, OutputRecord
 
@@ -84,8 +89,6 @@ def output_access(*, record: OutputRecord) -> OutputAccess:
     file no more (neither player nor download): the requester keeps the result page and its
     provenance, and the registry still answers detection about the video.
     """
-    from consent.selectors import grant_active_for
-
     if record.media_deleted_at is not None:
         return OutputAccess(False, False, "The person deleted this video with their face data.")
     if record.revoked_at is not None:
@@ -100,3 +103,47 @@ def output_access(*, record: OutputRecord) -> OutputAccess:
     if not grant.allow_download:
         return OutputAccess(True, False, "The consent does not allow downloading this video.")
     return OutputAccess(True, True)
+
+
+@dataclass(frozen=True)
+class LikenessUse:
+    """One generation made (or attempted) with an identity's likeness, as its owner sees it."""
+
+    job_id: int
+    created_at: datetime
+    requester: str
+    organisation: str
+    purpose: str
+    status: str
+    grant_id: int
+    grant_version: int
+    published_at: datetime | None
+    output_revoked_at: datetime | None
+
+
+def likeness_uses_for_identity(*, identity: Identity) -> list[LikenessUse]:
+    """Every generation job made with `identity`'s likeness, newest first (the owner's view)."""
+    jobs = (
+        GenerationJob.objects.filter(identity=identity)
+        .select_related("requester", "requester__organisation", "grant")
+        .order_by("-created_at")
+    )
+    uses = []
+    for job in jobs:
+        # The reverse one-to-one raises (an AttributeError subclass) when there is no output.
+        output = getattr(job, "output", None)
+        uses.append(
+            LikenessUse(
+                job_id=job.pk,
+                created_at=job.created_at,
+                requester=job.requester.display_name,
+                organisation=getattr(job.requester.organisation, "name", ""),
+                purpose=purpose_label(job.purpose),
+                status=job.get_status_display(),
+                grant_id=job.grant_id,
+                grant_version=job.grant.version,
+                published_at=getattr(output, "published_at", None),
+                output_revoked_at=getattr(output, "revoked_at", None),
+            )
+        )
+    return uses

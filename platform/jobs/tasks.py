@@ -1,4 +1,4 @@
-"""The generation task: a thin Celery interface over jobs.services.job_run."""
+"""The generation task: a thin Celery interface over jobs.run.job_run."""
 
 from __future__ import annotations
 
@@ -8,17 +8,22 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from django.conf import settings
+from kombu.exceptions import OperationalError
 
-from .services import JobRefusedError, _run_end, job_run
+from generator.pipeline import load_models as load_generator_models
+from provenance.watermark import load_models as load_watermark_models
+
+from .errors import JobRefusedError
+from .finish import job_fail
+from .models import GenerationJob
+from .reaper import job_reap_stale
+from .run import job_run
 
 logger = logging.getLogger(__name__)
 
 
 def load_job_models() -> None:
     """Load the generator's and the watermark's models into this process (~2 s, once)."""
-    from generator.pipeline import load_models as load_generator_models
-    from provenance.watermark import load_models as load_watermark_models
-
     load_generator_models()
     load_watermark_models()
 
@@ -46,13 +51,11 @@ def run_generation(self, job_id: int) -> str:
     try:
         outcome = job_run(job_id=job_id)
     except SoftTimeLimitExceeded:
-        from .models import GenerationJob
-
-        job = GenerationJob.objects.get(pk=job_id)
-        _run_end(
-            job,
-            "failed",
-            JobRefusedError("time_limit", "The job ran past its time limit and was stopped."),
+        job_fail(
+            job=GenerationJob.objects.get(pk=job_id),
+            error=JobRefusedError(
+                "The job ran past its time limit and was stopped.", code="time_limit"
+            ),
         )
         return "failed"
     if outcome.status == "busy":
@@ -62,12 +65,31 @@ def run_generation(self, job_id: int) -> str:
     return outcome.status
 
 
+def job_enqueue(*, job_id: int) -> None:
+    """Hand the job to a worker (or run it here when Celery is eager).
+
+    Runs after commit: if the broker cannot take the task, the job is failed with that reason
+    rather than left queued forever behind a request that already succeeded.
+    """
+    try:
+        run_generation.delay(job_id)
+    except (OperationalError, OSError) as error:
+        logger.exception("could not enqueue generation job %s", job_id)
+        job = GenerationJob.objects.get(pk=job_id)
+        job_fail(
+            job=job,
+            error=JobRefusedError(
+                f"The job queue is unavailable: {error}", code="queue_unavailable"
+            ),
+        )
+
+
 @shared_task(name="jobs.reap_stale")
 def reap_stale() -> dict:
     """Every JOBS_REAP_SECONDS from beat: requeue or fail jobs whose worker died (jobs.reaper)."""
-    from .reaper import job_reap_stale
-
     report = job_reap_stale()
+    for job_id in report.requeued:  # after the reaper's commit: a worker sees them queued
+        job_enqueue(job_id=job_id)
     if report.requeued or report.failed:
         logger.warning("reaped jobs: requeued %s, failed %s", report.requeued, report.failed)
     return {"requeued": list(report.requeued), "failed": list(report.failed)}

@@ -14,7 +14,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Role
 from accounts.selectors import requester_is_approved
-from core.errors import ApplicationError
+from consent.models import Identity
+from consent.selectors import identities_for_requester
+from core.errors import USER_FACING_ERRORS, ApplicationError
 from core.permissions import role_required
 
 from . import selectors, services
@@ -58,8 +60,6 @@ def job_status_payload(job) -> dict:
 
 @role_required(Role.REQUESTER)
 def dashboard(request):
-    from consent.selectors import identities_for_requester
-
     approved = requester_is_approved(user=request.user)
     rows = identities_for_requester(requester=request.user) if approved else []
     return render(
@@ -76,9 +76,6 @@ def dashboard(request):
 @role_required(Role.REQUESTER)
 @require_http_methods(["GET", "POST"])
 def job_new(request):
-    from consent.models import Identity
-    from consent.selectors import identities_for_requester
-
     _approved_requester(request)
     identities = identities_for_requester(requester=request.user)
     initial = {"identity": request.GET.get("identity")} if request.GET.get("identity") else None
@@ -102,7 +99,7 @@ def job_new(request):
         except services.PolicyDenied as denied:
             denial = denied.reasons
             form.add_error(None, "The policy denied this request.")
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             form.add_error(None, error.message)
         else:
             return redirect("jobs:detail", pk=job.pk)

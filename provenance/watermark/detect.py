@@ -30,9 +30,10 @@ from provenance.payload import (
 )
 
 from .bounds import MAX_FALSE_POSITIVE, binomial_false_positive, soft_false_positive
-from .estimate import groupings, pair_estimate, soft_bits
+from .estimate import frame_agreement, groupings, pair_estimate, soft_bits
 from .known import KnownMatch, KnownPayload, known_match
-from .rivagan import frame_logits
+from .readings import Reading, readings_for
+from .rivagan import as_rgb, frame_logits
 from .schedule import (
     EARLY_FRAMES,
     GROUPINGS,
@@ -73,6 +74,8 @@ class WatermarkDetection:
     (a still frame carries one word, so it can point at a record, never prove it).
     `candidate_matches`: each candidate's evidence when none identified: (record id, bit
     agreement with its payload, the bound for that one record alone).
+    `frame_agreement`: a timeline, one value per frame at `frame_positions`, against the payload
+    identified (or the partial or best candidate's); empty when there is none to compare with.
     """
 
     identified: bool
@@ -85,6 +88,9 @@ class WatermarkDetection:
     partial_record_id: int | None = None
     partial_false_positive: float = 1.0
     candidate_matches: tuple[tuple[int, float, float], ...] = ()
+    reading: str = ""  # how the frames were looked at: straight, mirrored, zoomed_out, luma, ...
+    frame_positions: tuple[int, ...] = ()  # the deciding look's frames, their index in the clip
+    frame_agreement: tuple[float, ...] = ()  # each one's bit agreement with the payload found
 
 
 def _chase_decode(observed: np.ndarray, reliability: np.ndarray, key: bytes):
@@ -131,23 +137,58 @@ def decode_looks(
 
 
 def try_shares(
-    looks: int, early_look: bool, known: bool, candidates: bool
-) -> tuple[list[tuple[float, float]], float]:
+    looks: int, early_look: bool, known: bool, candidates: bool, searches: int = 0
+) -> tuple[list[tuple[float, float]], tuple[float, float], float]:
     """How the 1e-9 budget is split between the tries that may identify (a union bound).
 
-    Each look tries blind decoding and, when payloads are known, matching them; a last try
-    matches the caller's candidates alone. The first look, when it is the one-frame-per-word one,
-    gets EARLY_LOOK_SHARE: intact clips clear it by orders of magnitude (measured bounds ~1e-17).
-    The rest is split evenly. Returns each look's (blind share, known share) and the candidates'.
+    Each look tries blind decoding and, when payloads are known, matching them; each search
+    reading (mirrored, zoomed out: `readings.SEARCH_READINGS`) is one more look of both kinds; a
+    last try matches the caller's candidates alone. The first look, when it is the
+    one-frame-per-word one, gets EARLY_LOOK_SHARE: intact clips clear it by orders of magnitude
+    (measured bounds ~1e-17). The rest is split evenly, searches counted whether or not they
+    are tried. Returns each look's (blind share, known share), a search's, and the candidates'.
     """
     per_look = 2 if known else 1
-    later = (looks - 1 if early_look else looks) * per_look + (1 if candidates else 0)
+    later = (looks - 1 if early_look else looks) + searches
+    later = later * per_look + (1 if candidates else 0)
     rest = (1.0 - EARLY_LOOK_SHARE if early_look else 1.0) / max(later, 1)
     shares = []
     for look in range(looks):
         share = EARLY_LOOK_SHARE / per_look if early_look and look == 0 else rest
         shares.append((share, share if known else 0.0))
-    return shares, rest if candidates else 0.0
+    search = (rest, rest if known else 0.0) if searches else (0.0, 0.0)
+    return shares, search, rest if candidates else 0.0
+
+
+@dataclass
+class _Evidence:
+    """The best look so far at known payloads: the frames it read and how well they matched."""
+
+    match: KnownMatch | None = None
+    logits: np.ndarray = dataclasses.field(
+        default_factory=lambda: np.zeros((0, WORD_BITS), np.float32)
+    )
+    runs: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    look: list[int] = dataclasses.field(default_factory=list)
+    reading: str = ""
+
+    def offer(
+        self,
+        match: KnownMatch | None,
+        logits: np.ndarray,
+        runs: np.ndarray,
+        look: list[int],
+        reading: str,
+    ) -> None:
+        """Keep this look when it explains the frames better: a known payload at a lower bound,
+        or, with none known, the first reading's later (larger) look."""
+        if match is not None:
+            better = self.match is None or match.false_positive < self.match.false_positive
+        else:
+            better = self.match is None and reading == self.reading
+        if not len(self.logits) or better:
+            self.match, self.logits, self.runs, self.look = match, logits, runs, look
+            self.reading = reading
 
 
 def detect_sampled(
@@ -173,17 +214,21 @@ def detect_sampled(
     Up to three looks at growing sets of frames (`detection_looks`), each decoded only when the
     last did not identify: one frame per word, every sample, then the more frames too. Each look
     decodes blind, then matches the `known` payloads (R x 24 hypotheses instead of 2^32 x 24);
-    when payloads are known, a look that leaves none better than chance (1e-2) ends the search,
-    which can only lower the chance of identifying. Last, the frames are matched against
+    when payloads are known, a look that leaves none better than chance (1e-2) ends these looks,
+    which can only lower the chance of identifying. Then the samples are read again in each
+    search reading (mirrored, zoomed out: `readings_for`; a grey copy is read through its luma
+    throughout), one more look each. Last, the best reading's frames are matched against
     `candidates` alone (k x 24 hypotheses; at most MAX_CANDIDATES): records the caller found by
     other evidence, such as PDQ fingerprints, which say nothing of an unmarked clip's watermark
     bits, so the union bound over them holds. Each try spends its share (`try_shares`), and a
     reported probability is the bound divided by its share.
     `max_looks`: stop after this many looks, for a caller that must stay cheap and needs only to
-    recognise an intact or lightly altered output. Each look keeps its share, so stopping early
-    can only lower the chance of identifying and the bound still holds.
+    recognise an intact or lightly altered output; fewer looks than there are skip the searches.
+    Each look keeps its share, so stopping early can only lower the chance of identifying and
+    the bound still holds.
     """
-    frames, more_frames = list(frames), list(more_frames)
+    # validated first: the readings look at the frames' colour before any is decoded
+    frames, more_frames = [as_rgb(f) for f in frames], [as_rgb(f) for f in more_frames]
     if positions is not None and len(positions) != len(frames):
         raise WatermarkError("one position per frame")
     if more_frames and (more_positions is None or len(more_positions) != len(more_frames)):
@@ -195,42 +240,83 @@ def detect_sampled(
         at = np.array([*positions, *(more_positions or ())], dtype=np.int64)  # (n + m,)
         runs = np.array([run_at(i, fps) for i in at.tolist()], dtype=np.int64)  # (n + m,)
     looks = detection_looks(runs, at, len(frames))
+    first, *searches = readings_for(frames)
     candidates = list(candidates)[:MAX_CANDIDATES]
-    shares, candidate_share = try_shares(
-        len(looks), len(frames) > EARLY_FRAMES, bool(known), bool(candidates)
+    shares, search_share, candidate_share = try_shares(
+        len(looks), len(frames) > EARLY_FRAMES, bool(known), bool(candidates), len(searches)
     )
-    looks, shares = looks[:max_looks], shares[:max_looks]
+    if max_looks is not None and max_looks < len(looks):
+        looks, shares, searches = looks[:max_looks], shares[:max_looks], []
+    everything = frames + more_frames
+    tries = [(first, look, share) for look, share in zip(looks, shares, strict=True)]
+    sampled = list(range(len(frames)))
+    tries += [(reading, sampled, search_share) for reading in searches]
     blind = WatermarkDetection(False, None, None, 0.0, 1.0, 0)
-    match, logits, look_runs = None, np.zeros((0, WORD_BITS), np.float32), runs[:0]
-    for (look, logits), (blind_share, known_share) in zip(
-        decode_looks(frames + more_frames, looks), shares, strict=True
-    ):
-        look_runs = runs[look]  # (k,)
-        blind = detect_from_logits(logits, key, share=blind_share, runs=look_runs)
-        if blind.identified:
-            return dataclasses.replace(blind, method="decoded")
-        if not known:
+    evidence = _Evidence()
+    decoded: dict[str, _LazyLogits] = {}
+    stopped = False
+    early = looks[0] if len(frames) > EARLY_FRAMES else None
+    for reading, look, (blind_share, known_share) in tries:
+        if stopped and reading is first:
             continue
-        match = known_match(logits, key, known, look_runs)
+        if reading is not first and known and early is not None:
+            # A filter, not a try: a search reading whose one-frame-per-word look leaves every
+            # known payload at chance is not read further (unrelated media pays 6 frames, not
+            # 16). Skipping can only lower the chance of identifying, so the bound holds.
+            glance = known_match(
+                _read(decoded, reading, everything, early), key, known, runs[early]
+            )
+            if glance is None or glance.false_positive > EARLY_STOP_FALSE_POSITIVE:
+                continue
+        read = _read(decoded, reading, everything, look)
+        look_runs = runs[look]  # (k,)
+        detection = detect_from_logits(read, key, share=blind_share, runs=look_runs)
+        if detection.identified:
+            return _with_timeline(
+                dataclasses.replace(detection, method="decoded", reading=reading.name),
+                read,
+                look_runs,
+                at[look],
+                key,
+            )
+        if blind.frames_used == 0 or detection.false_positive_probability < (
+            blind.false_positive_probability
+        ):
+            blind = detection
+        if not known:
+            evidence.offer(None, read, look_runs, look, reading.name)
+            continue
+        match = known_match(read, key, known, look_runs)
+        evidence.offer(match, read, look_runs, look, reading.name)
         if match is not None and len(look) >= WORD_COUNT:
             if match.false_positive / known_share <= MAX_FALSE_POSITIVE:
-                return _identified(match, known_share, len(look), "registry_match")
-        if match is None or match.false_positive > EARLY_STOP_FALSE_POSITIVE:
-            break
-    frames_used = len(logits)
+                found = _identified(match, known_share, len(look), "registry_match", reading.name)
+                return _with_timeline(found, read, look_runs, at[look], key)
+        if reading is first and (match is None or match.false_positive > EARLY_STOP_FALSE_POSITIVE):
+            stopped = True
+    logits, look_runs, frames_used = evidence.logits, evidence.runs, len(evidence.logits)
+    times = at[evidence.look]
     among = known_match(logits, key, candidates, look_runs) if candidates else None
     if among is not None and frames_used >= WORD_COUNT:
         if among.false_positive / candidate_share <= MAX_FALSE_POSITIVE:
-            return _identified(among, candidate_share, frames_used, "candidate_match")
-    evidence = tuple(
-        (m.payload.record_id, m.agreement, m.false_positive)
+            found = _identified(
+                among, candidate_share, frames_used, "candidate_match", evidence.reading
+            )
+            return _with_timeline(found, logits, look_runs, times, key)
+    # The evidence's reading was the best of those read: its bounds count every one of them.
+    read_in = max(1, len(decoded))
+    matches = tuple(
+        (m.payload.record_id, m.agreement, min(1.0, m.false_positive * read_in))
         for m in (known_match(logits, key, [c], look_runs) for c in candidates)
         if m is not None
     )
+    match = evidence.match
+    if match is not None:
+        match = dataclasses.replace(match, false_positive=min(1.0, match.false_positive * read_in))
     partial = (
         match if match is not None and match.false_positive <= PARTIAL_MAX_FALSE_POSITIVE else None
     )
-    return WatermarkDetection(
+    result = WatermarkDetection(
         identified=False,
         record_id=None,
         value_hex=None,
@@ -239,14 +325,75 @@ def detect_sampled(
         frames_used=frames_used,
         partial_record_id=partial.payload.record_id if partial is not None else None,
         partial_false_positive=partial.false_positive if partial is not None else 1.0,
-        candidate_matches=evidence,
+        candidate_matches=matches,
+        reading=evidence.reading,
+    )
+    timeline_payload = partial.payload.payload_hex if partial is not None else None
+    if timeline_payload is None and candidates and matches:
+        best = min(range(len(matches)), key=lambda i: matches[i][2])
+        timeline_payload = next(
+            c.payload_hex for c in candidates if c.record_id == matches[best][0]
+        )
+    return _with_timeline(result, logits, look_runs, times, key, timeline_payload)
+
+
+def _read(
+    decoded: dict[str, _LazyLogits],
+    reading: Reading,
+    frames: list[np.ndarray],
+    look: list[int],
+) -> np.ndarray:
+    """The decoder logits of `look`'s frames in `reading`, (k, 32): each reading decodes a frame
+    once, when a look first needs it."""
+    if reading.name not in decoded:
+        decoded[reading.name] = _LazyLogits(frames, reading)
+    return decoded[reading.name].logits(look)
+
+
+class _LazyLogits:
+    """One reading's decoder logits of a clip's sampled frames, decoded as looks ask for them."""
+
+    def __init__(self, frames: list[np.ndarray], reading: Reading) -> None:
+        self.frames, self.reading = frames, reading
+        self.values = np.zeros((len(frames), WORD_BITS), np.float32)  # (n, 32), filled as read
+        self.done: set[int] = set()
+
+    def logits(self, look: list[int]) -> np.ndarray:
+        fresh = [i for i in look if i not in self.done]
+        if fresh:
+            edited = [self.reading.edit(self.frames[i]) for i in fresh]
+            self.values[fresh] = frame_logits(edited)  # (k, 32)
+            self.done.update(fresh)
+        return self.values[look]
+
+
+def _with_timeline(
+    detection: WatermarkDetection,
+    logits: np.ndarray,
+    runs: np.ndarray,
+    times: np.ndarray,
+    key: bytes,
+    payload_hex: str | None = None,
+) -> WatermarkDetection:
+    """`detection` with the per-frame agreement timeline against the payload it found (or
+    `payload_hex`, the best evidence it has), over the frames of the look that decided."""
+    payload_hex = detection.value_hex or payload_hex
+    if payload_hex is None or len(logits) == 0:
+        return dataclasses.replace(detection, frame_positions=tuple(int(t) for t in times))
+    codeword = codeword_bits(int(payload_hex, 16), key)  # (96,)
+    agreement = frame_agreement(logits, runs, codeword)  # (k,)
+    return dataclasses.replace(
+        detection,
+        frame_positions=tuple(int(t) for t in times),
+        frame_agreement=tuple(round(float(a), 4) for a in agreement),
     )
 
 
 def _identified(
-    match: KnownMatch, share: float, frames_used: int, method: str
+    match: KnownMatch, share: float, frames_used: int, method: str, reading: str
 ) -> WatermarkDetection:
     return WatermarkDetection(
+        reading=reading,
         identified=True,
         record_id=match.payload.record_id,
         value_hex=match.payload.payload_hex,

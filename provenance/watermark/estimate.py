@@ -48,3 +48,26 @@ def groupings(soft: np.ndarray, runs: np.ndarray):
         return
     for phase in range(GROUPINGS):
         yield pair_estimate(soft, phase + runs)
+
+
+def frame_agreement(logits: np.ndarray, runs: np.ndarray, codeword: np.ndarray) -> np.ndarray:
+    """Each sampled frame's bit agreement (0..1) with the word a payload's output shows at its
+    run, for the evidence timeline, (n,).
+
+    The schedule's phase is the one whose pair-differenced estimate agrees most with the
+    codeword (the phase detection itself would pick). A frame's raw bits carry the decoder's
+    response to the picture too, so unmarked frames sit near 0.5, not at it.
+    logits: (n, 32); runs: (n,); codeword: (96,) of 0/1.
+    """
+    runs = np.asarray(runs)
+    soft = soft_bits(logits)  # (n, 32)
+    signs = np.where(np.asarray(codeword) > 0, 1.0, -1.0)  # (96,)
+    phase = 0
+    if holds_every_word(runs):
+        scores = [float(pair_estimate(soft, p + runs) @ signs) for p in range(GROUPINGS)]
+        phase = int(np.argmax(scores))
+    ordered = in_word_order(soft, phase + runs)  # (n, 32), each in its word's own bit order
+    words = (phase + runs) % WORD_COUNT  # (n,)
+    data = words // 2  # which data word; odd words are its complement
+    expected = signs.reshape(DATA_WORDS, -1)[data] * np.where(words % 2 == 0, 1.0, -1.0)[:, None]
+    return ((ordered > 0) == (expected > 0)).mean(axis=1)  # (n,)

@@ -14,17 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from provenance.errors import WatermarkError
-from provenance.payload import (
-    CODEWORD_BITS,
-    WORD_BITS,
-    WORD_COUNT,
-    codeword_bits,
-    words_from_codeword,
-)
+from provenance.payload import CODEWORD_BITS, WORD_BITS, WORD_COUNT
 
 from .bounds import binomial_false_positive, soft_false_positive
 from .estimate import groupings, soft_bits
-from .schedule import BIT_ORDERS, GROUPINGS, holds_every_word, ordered_word
+from .packed import CODEWORD_BYTES, PADDED_CODEWORD_BYTES, PackedPayloads
+from .schedule import BIT_ORDERS, GROUPINGS, holds_every_word
 
 
 @dataclass(frozen=True)
@@ -86,25 +81,91 @@ def best_known_payload(
     return best
 
 
-@functools.lru_cache(maxsize=65_536)
-def _payload_codeword(payload_hex: str, key: bytes) -> bytes:
-    return codeword_bits(int(payload_hex, 16), key).astype(np.uint8).tobytes()  # 96 x 0/1
+# Rows compared at a time: (65536, 24, 2) uint64 is 25 MB, whatever the registry's size.
+_CHUNK_ROWS = 65_536
+# Only codewords within this many hard bits of a grouping's nearest are scored soft. A union
+# bound over every record holds whichever rows are scored, so this can cost power, never the
+# bound; and a record that identifies stands tens of bits nearer than any other (measured: the
+# nearest of 10^6 random codewords sits ~27 bits away, an identifying one under 20).
+HARD_SLACK = 8
 
 
-@functools.lru_cache(maxsize=65_536)
-def _payload_words(payload_hex: str, key: bytes) -> tuple[int, ...]:
-    """Every 32-bit word a frame of this payload's output can carry: each of the WORD_COUNT
-    words in each of the BIT_ORDERS orders."""
-    codeword = np.frombuffer(_payload_codeword(payload_hex, key), np.uint8)  # (96,)
-    words = words_from_codeword(codeword, key)
-    return tuple(ordered_word(word, order) for order in range(BIT_ORDERS) for word in words)
+def _hard_distances(query: np.ndarray, codewords: np.ndarray) -> np.ndarray:
+    """Hamming distances (R, G) uint8 between G packed queries (G, 2) uint64 and the packed
+    codewords (R, 16) uint8 (96 bits, zero-padded), by popcount."""
+    words = codewords.view(np.uint64)  # (R, 2)
+    distances = np.empty((len(words), len(query)), np.uint8)
+    for start in range(0, len(words), _CHUNK_ROWS):
+        chunk = words[start : start + _CHUNK_ROWS]  # (c, 2)
+        high = np.bitwise_count(chunk[:, None, 0] ^ query[None, :, 0])  # (c, G)
+        low = np.bitwise_count(chunk[:, None, 1] ^ query[None, :, 1])  # (c, G)
+        distances[start : start + len(chunk)] = high + low
+    return distances
+
+
+def _best_rows(estimates: np.ndarray, codewords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each grouping, the packed codeword it agrees with best (reliability-weighted),
+    among those within HARD_SLACK hard bits of its nearest.
+
+    estimates: (G, 96) soft bits; codewords: (R, 16) packed and zero-padded. Returns rows (G,)
+    and their 0/1 bits (G, 96). A codeword's +-1 agreement is 2 * (bits @ estimate) -
+    sum(estimate), so the 0/1 bits rank rows as the +-1 form does, first row on ties.
+    """
+    signs = np.zeros((len(estimates), PADDED_CODEWORD_BYTES), np.uint8)  # (G, 16)
+    signs[:, :CODEWORD_BYTES] = np.packbits(estimates > 0, axis=1)
+    distances = _hard_distances(signs.view(np.uint64), codewords)  # (R, G)
+    nearest = distances.min(axis=0).astype(np.int64)  # (G,)
+    best_row = np.zeros(len(estimates), np.int64)
+    for g in range(len(estimates)):
+        rows = np.flatnonzero(distances[:, g] <= nearest[g] + HARD_SLACK)  # ascending
+        bits = np.unpackbits(codewords[rows], axis=1)[:, :CODEWORD_BITS]  # (k, 96)
+        best_row[g] = rows[int(np.argmax(bits.astype(np.float32) @ estimates[g]))]
+    chosen = np.unpackbits(codewords[best_row], axis=1)[:, :CODEWORD_BITS]  # (G, 96)
+    return best_row, chosen
+
+
+def _best_known_packed(
+    logits: np.ndarray, codewords: np.ndarray, runs: np.ndarray
+) -> KnownPayloadMatch:
+    """`best_known_payload` over packed codewords (R, 16): never unpacks the whole registry."""
+    estimates = np.stack(list(groupings(soft_bits(logits), runs)))  # (G, 96)
+    rows, bits = _best_rows(estimates, codewords)
+    best = None
+    for g, row in enumerate(rows.tolist()):
+        tail = soft_false_positive(estimates[g], bits[g], 1)
+        if best is None or tail < best.tail:
+            agreeing = int(np.sum((estimates[g] > 0) == (bits[g] > 0)))
+            best = KnownPayloadMatch(row=row, tail=tail, agreeing_bits=agreeing)
+    return best
+
+
+def _word_agreement(observed: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """Each record's summed best agreement of n frame words with any word its frames carry.
+
+    observed: (n,) uint32; words: (R, 12) uint32 of the data words in every bit order, whose
+    complements are the other 12 frame words. Returns (R,) int64 agreeing bits of n x 32.
+    """
+    total = np.zeros(len(words), np.int64)
+    for start in range(0, len(words), _CHUNK_ROWS):
+        chunk = words[start : start + _CHUNK_ROWS]  # (c, 12)
+        differing = np.bitwise_count(observed[None, :, None] ^ chunk[:, None, :])  # (c, n, 12)
+        differing = differing.astype(np.int64)
+        # A word's complement differs where the word agrees: its agreement is the word's distance.
+        agreement = np.maximum(WORD_BITS - differing, differing)
+        total[start : start + len(chunk)] = agreement.max(axis=2).sum(axis=1)
+    return total
 
 
 def known_match(
-    logits: np.ndarray, key: bytes, known: Sequence[KnownPayload], runs: np.ndarray
+    logits: np.ndarray,
+    key: bytes,
+    known: Sequence[KnownPayload] | PackedPayloads,
+    runs: np.ndarray,
 ) -> KnownMatch | None:
     """The known payload that best explains the sampled frames, its bound and agreement.
 
+    `known`: a registry's PackedPayloads (codewords computed at publish), or a few
+    KnownPayloads, packed here. The bound counts every payload tried, so it grows with R.
     When the samples hold every word (by `runs`), each payload's whole 96-bit codeword is
     compared with the frames grouped as blind detection groups them (the schedule's pair
     differences), bits weighted by reliability (soft decision): R x GROUPINGS hypotheses.
@@ -113,25 +174,29 @@ def known_match(
     assigning words to the frames.
     logits: (n, 32) in time order; runs: each sample's run, (n,).
     """
-    if not known or len(logits) == 0:
+    if not len(known) or len(logits) == 0:
         return None
+    packed = known if isinstance(known, PackedPayloads) else _packed(tuple(known), key)
+    ids, codewords, words = packed.view()
     if holds_every_word(runs):
-        codewords = np.frombuffer(
-            b"".join(_payload_codeword(p.payload_hex, key) for p in known), np.uint8
-        ).reshape(len(known), CODEWORD_BITS)  # (R, 96)
-        match = best_known_payload(logits, codewords, runs)
-        fp = min(1.0, match.tail * len(known) * GROUPINGS)
-        return KnownMatch(known[match.row], fp, match.agreeing_bits / CODEWORD_BITS)
+        match = _best_known_packed(logits, codewords, np.asarray(runs))
+        fp = min(1.0, match.tail * len(ids) * GROUPINGS)
+        payload = KnownPayload(int(ids[match.row]), packed.payload_hex(match.row))
+        return KnownMatch(payload, fp, match.agreeing_bits / CODEWORD_BITS)
     # Bits packed into uint32 (most significant first, as word_bits orders them), so a registry
-    # of R outputs costs R x n x K popcounts, not R x n x K x 32 booleans.
+    # of R outputs costs R x n x 12 popcounts, not R x n x 24 x 32 booleans.
     weights = (1 << np.arange(WORD_BITS - 1, -1, -1, dtype=np.uint64)).astype(np.uint64)
     observed = ((logits > 0).astype(np.uint64) @ weights).astype(np.uint32)  # (n,)
-    words = np.array([_payload_words(p.payload_hex, key) for p in known], dtype=np.uint32)  # (R, K)
-    differing = np.bitwise_count(observed[None, :, None] ^ words[:, None, :])  # (R, n, K)
-    agreement = WORD_BITS - differing.astype(np.int64)
-    per_record = agreement.max(axis=2).sum(axis=1)  # (R,)
+    per_record = _word_agreement(observed, words)  # (R,)
     best = int(np.argmax(per_record))
     total = len(logits) * WORD_BITS
-    candidates = len(known) * words.shape[1] ** len(logits)
+    candidates = len(ids) * (WORD_COUNT * BIT_ORDERS) ** len(logits)
     fp = binomial_false_positive(int(per_record[best]), total, candidates)
-    return KnownMatch(known[best], fp, float(per_record[best]) / total)
+    payload = KnownPayload(int(ids[best]), packed.payload_hex(best))
+    return KnownMatch(payload, fp, float(per_record[best]) / total)
+
+
+@functools.lru_cache(maxsize=4096)
+def _packed(known: tuple[KnownPayload, ...], key: bytes) -> PackedPayloads:
+    """A caller's few payloads (candidates, tests), packed once per distinct set."""
+    return PackedPayloads.from_known(known, key)

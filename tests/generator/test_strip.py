@@ -30,7 +30,7 @@ def _clip(path: Path, frames: int) -> Path:
 
 def _strip(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "generator.strip", *args],
+        [sys.executable, "-m", "tools.strip", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

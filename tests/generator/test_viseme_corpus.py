@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from generator.viseme.corpus import (
+from generator.viseme.phonemes import SILENCE
+from tools.viseme.corpus import (
     all_voices,
     is_held_out,
     random_setting,
     random_text,
     synthesize_example,
 )
-from generator.viseme.phonemes import SILENCE
 
 
 def test_held_out_voices_are_a_strict_minority_of_all_voices() -> None:

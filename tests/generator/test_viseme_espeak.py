@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generator.viseme.espeak import EspeakError, EspeakSynthesizer
+from tools.viseme.espeak import EspeakError, EspeakSynthesizer
 
 
 def test_it_returns_speech_and_ordered_phoneme_events() -> None:

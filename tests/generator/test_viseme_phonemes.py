@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generator.viseme.espeak import EspeakSynthesizer
 from generator.viseme.phonemes import (
     MOUTH_TABLE,
     PHONEME_TO_VISEME,
@@ -16,6 +15,7 @@ from generator.viseme.phonemes import (
     mouth_targets,
     viseme_of,
 )
+from tools.viseme.espeak import EspeakSynthesizer
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,8 @@ import pytest
 from skimage import data
 
 from provenance.errors import MediaError
-from provenance.fingerprint import (
-    nearest_fingerprint_distance,
-    pdq_distance,
-    pdq_hash,
-    sample_fingerprints,
-)
+from provenance.fingerprint import pdq_distance, pdq_hash
+from provenance.fingerprint_index import PdqIndex
 
 
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
@@ -33,21 +29,51 @@ def test_an_unrelated_image_is_far(astronaut_aligned):
     assert pdq_distance(pdq_hash(astronaut_aligned)[0], pdq_hash(data.coffee())[0]) >= 80
 
 
-def test_it_samples_every_nth_frame_in_order(astronaut_aligned):
-    frames = [(i, np.roll(astronaut_aligned, 8 * i, axis=1)) for i in range(10)]
-    hashes = sample_fingerprints(iter(frames), every_n=4)
-    assert hashes == [pdq_hash(frames[i][1])[0] for i in (0, 4, 8)]
+def test_the_index_finds_the_record_of_a_jpeg_copy(astronaut_aligned):
+    index = PdqIndex.from_pairs(
+        [(1, pdq_hash(data.coffee())[0]), (2, pdq_hash(astronaut_aligned)[0])]
+    )
+    matches = index.search([pdq_hash(_jpeg(astronaut_aligned, 70))[0]])
+    assert matches.nearest[0] == 2 and matches.nearest[1] < 10
+    assert [record_id for record_id, _ in matches.within] == [2]
 
 
-def test_nearest_distance_finds_the_matching_frame(astronaut_aligned):
-    reference = [pdq_hash(data.coffee())[0], pdq_hash(astronaut_aligned)[0]]
-    assert nearest_fingerprint_distance([pdq_hash(_jpeg(astronaut_aligned, 70))[0]], reference) < 10
+def test_the_index_reports_a_near_miss_but_not_an_unrelated_picture():
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 256, 32, dtype=np.uint8)
+    index = PdqIndex()
+    index.add(np.array([1]), base[None, :])
+    edited = base.copy()
+    edited[:5] ^= 0xFF  # 40 bits off: past a match, near enough to report
+    matches = index.search([edited.tobytes().hex()])
+    assert matches.nearest == (1, 40) and matches.within == ()
+    assert index.search([(base ^ 0xFF).tobytes().hex()]).nearest is None
+
+
+def test_the_index_names_every_record_within_the_radius():
+    """One person's clips all look alike: 300 records at distance 1 are all candidates."""
+    rng = np.random.default_rng(7)
+    base = rng.integers(0, 256, 32, dtype=np.uint8)
+    near = np.repeat(base[None, :], 300, axis=0)
+    near[np.arange(300), rng.integers(0, 32, 300)] ^= 1  # one bit off: distance 1
+    index = PdqIndex()
+    index.add(np.arange(1, 301), near)
+    index.add(np.array([999]), base[None, :] ^ 0xFF)  # distance 256: never a candidate
+    matches = index.search([base.tobytes().hex()])
+    assert sorted(r for r, _ in matches.within) == list(range(1, 301))
+    assert all(distance == 1 for _, distance in matches.within)
 
 
 @pytest.mark.parametrize("bad", ["zz" * 32, "ab", 5])
 def test_distance_rejects_a_malformed_hash(bad):
     with pytest.raises(MediaError):
         pdq_distance("00" * 32, bad)
+
+
+@pytest.mark.parametrize("bad", ["zz" * 32, "ab"])
+def test_the_index_rejects_a_malformed_hash(bad):
+    with pytest.raises(MediaError):
+        PdqIndex.from_pairs([(1, "00" * 32)]).search([bad])
 
 
 def test_hashing_rejects_a_float_image():

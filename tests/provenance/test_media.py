@@ -194,3 +194,27 @@ def test_the_writer_rejects_a_frame_of_the_wrong_shape(tmp_path: Path) -> None:
     with pytest.raises(MediaError), Mp4Writer(path, width=128, height=128, fps=25, audio=None) as w:
         w.write(np.zeros((64, 64, 3), np.uint8))
     assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("head", "kind", "media_type"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(8), "image", "image/png"),
+        (b"\xff\xd8\xff\xe0" + bytes(8), "image", "image/jpeg"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image", "image/webp"),
+        (b"\x1a\x45\xdf\xa3\x9f\x42\x82\x84webm", "video", "video/webm"),
+        (b"\x00\x00\x00\x18ftypisom", "video", "video/mp4"),
+    ],
+)
+def test_the_one_sniffer_names_kind_and_media_type_from_the_bytes(head, kind, media_type):
+    from provenance.media import sniff_bytes
+
+    sniffed = sniff_bytes(head)
+    assert (sniffed.kind, sniffed.media_type) == (kind, media_type)
+
+
+def test_the_sniffer_refuses_heic_and_unknown_bytes():
+    from provenance.media import sniff_bytes
+
+    assert sniff_bytes(b"\x00\x00\x00\x18ftypheic") is None
+    assert sniff_bytes(b"GIF89a" + bytes(10)) is None

@@ -91,7 +91,7 @@ def test_a_verifier_approval_opens_access_and_is_audited(unapproved_requester, v
         application=application, verifier=verifier, approve=True, reason="Checked the studio."
     )
     assert requester_is_approved(user=unapproved_requester)
-    event = AuditEvent.objects.get(action="requester.approved")
+    event = AuditEvent.objects.get(action="account.application_approved")
     assert (event.actor_id, event.reason) == (verifier.pk, "Checked the studio.")
 
 
@@ -125,7 +125,7 @@ def test_a_requester_cannot_review_applications(requester, unapproved_requester)
             application=application, verifier=requester, approve=True, reason="me"
         )
     assert error.value.status_code == 403
-    assert AuditEvent.objects.filter(action="requester.review", outcome="denied").exists()
+    assert AuditEvent.objects.filter(action="account.application_review", outcome="denied").exists()
 
 
 def test_a_deactivated_requester_is_no_longer_approved(requester):

@@ -11,6 +11,7 @@ import av
 import numpy as np
 import pytest
 
+from tests.faces import astronaut, cameraman, png_bytes
 from tests.platform.consent.spoken_clips import (
     SPOKEN_CODE,
     WRONG_CODE,
@@ -18,14 +19,6 @@ from tests.platform.consent.spoken_clips import (
     code_sentence,
     speaking_clip_bytes,
 )
-
-
-def image_bytes(image: np.ndarray, fmt: str = "PNG") -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format=fmt)
-    return buffer.getvalue()
 
 
 def clip_bytes(frames: list[np.ndarray], *, seconds: float, fps: int = 10) -> bytes:
@@ -47,80 +40,54 @@ def clip_bytes(frames: list[np.ndarray], *, seconds: float, fps: int = 10) -> by
     return buffer.getvalue()
 
 
-def _astronaut() -> np.ndarray:
-    import skimage.data
-
-    return skimage.data.astronaut()  # (512, 512, 3)
-
-
-def _cameraman() -> np.ndarray:
-    """skimage's cameraman, a different real person; scaled 1.25x so his face (79 px wide in
-    the original) passes the 80 px minimum. Scaling changes no identity."""
-    import cv2
-    import skimage.data
-
-    grey = cv2.resize(skimage.data.camera(), None, fx=1.25, fy=1.25, interpolation=cv2.INTER_CUBIC)
-    return np.stack([grey] * 3, axis=-1)  # (640, 640, 3)
-
-
-@pytest.fixture(scope="session")
-def astronaut_png() -> bytes:
-    return image_bytes(_astronaut())
-
-
-@pytest.fixture(scope="session")
-def cameraman_png() -> bytes:
-    return image_bytes(_cameraman())
-
-
 @pytest.fixture(scope="session")
 def two_faces_png() -> bytes:
     """Two people side by side (the astronaut twice: detection only counts faces)."""
-    return image_bytes(np.concatenate([_astronaut(), _astronaut()], axis=1))
+    return png_bytes(np.concatenate([astronaut(), astronaut()], axis=1))
 
 
 @pytest.fixture(scope="session")
 def small_face_png() -> bytes:
     import cv2
 
-    return image_bytes(cv2.resize(_astronaut(), (256, 256), interpolation=cv2.INTER_AREA))
+    return png_bytes(cv2.resize(astronaut(), (256, 256), interpolation=cv2.INTER_AREA))
 
 
 @pytest.fixture(scope="session")
 def faceless_png() -> bytes:
     """A smooth gradient: no face, small enough that the CNN fallback is quick."""
     ramp = np.linspace(0, 255, 160, dtype=np.uint8)
-    return image_bytes(np.stack([np.tile(ramp, (120, 1))] * 3, axis=-1))
+    return png_bytes(np.stack([np.tile(ramp, (120, 1))] * 3, axis=-1))
 
 
 @pytest.fixture(scope="session")
 def astronaut_clip() -> bytes:
     """The astronaut "reading" her code aloud: her photo moving, espeak-ng's voice saying
     SPOKEN_CODE (the code `pin_code` gives a verification)."""
-    return speaking_clip_bytes(astronaut_moving(_astronaut()), code_sentence(SPOKEN_CODE))
+    return speaking_clip_bytes(astronaut_moving(astronaut()), code_sentence(SPOKEN_CODE))
 
 
 @pytest.fixture(scope="session")
 def wrong_code_clip() -> bytes:
     """The same, reading another code."""
-    return speaking_clip_bytes(astronaut_moving(_astronaut()), code_sentence(WRONG_CODE))
+    return speaking_clip_bytes(astronaut_moving(astronaut()), code_sentence(WRONG_CODE))
 
 
 @pytest.fixture(scope="session")
 def silent_astronaut_clip() -> bytes:
     """The moving astronaut with no sound track at all."""
-    return clip_bytes(astronaut_moving(_astronaut()), seconds=4.0)
+    return clip_bytes(astronaut_moving(astronaut()), seconds=4.0)
 
 
 @pytest.fixture(scope="session")
 def still_astronaut_clip() -> bytes:
     """The photo held still (one frame repeated) while the code is read: a still image."""
-    return speaking_clip_bytes([_astronaut()], code_sentence(SPOKEN_CODE))
+    return speaking_clip_bytes([astronaut()], code_sentence(SPOKEN_CODE))
 
 
 @pytest.fixture(scope="session")
 def cameraman_clip() -> bytes:
-    return clip_bytes([_cameraman()], seconds=4.0)
+    return clip_bytes([cameraman()], seconds=4.0)
 
 
 @pytest.fixture(scope="session")
@@ -131,7 +98,7 @@ def faceless_clip() -> bytes:
 
 @pytest.fixture(scope="session")
 def short_astronaut_clip() -> bytes:
-    return clip_bytes([_astronaut()], seconds=1.0)
+    return clip_bytes([astronaut()], seconds=1.0)
 
 
 @pytest.fixture(autouse=True)
@@ -145,13 +112,6 @@ def _fast_password_hashing(settings):
     """The personas' passwords are hashed per test; PBKDF2 costs ~1 s each on shared cores and
     proves nothing here."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(scope="session")
-def astronaut_descriptor(astronaut_png) -> list[float]:
-    from generator.face_analysis import analyse_portrait, load_image
-
-    return [float(x) for x in analyse_portrait(load_image(astronaut_png)).descriptor]
 
 
 @pytest.fixture
@@ -195,18 +155,20 @@ def verified_identity(enrolled_identity, verifier):
 
 @pytest.fixture
 def grant_scope(requester):
-    return {
-        "requesters": [requester],
-        "organisations": [],
-        "purposes": ["news_explainer"],
-        "max_clip_seconds": 30,
-        "allowed_emotions": ["neutral"],
-        "allow_download": False,
-    }
+    from consent.scope import GrantScope
+
+    return GrantScope(
+        requesters=[requester],
+        organisations=[],
+        purposes=["news_explainer"],
+        max_clip_seconds=30,
+        allowed_emotions=["neutral"],
+        allow_download=False,
+    )
 
 
 @pytest.fixture
 def active_grant(verified_identity, owner, grant_scope):
     from consent.services import consent_grant
 
-    return consent_grant(identity=verified_identity, owner=owner, **grant_scope)
+    return consent_grant(identity=verified_identity, owner=owner, scope=grant_scope)

@@ -82,3 +82,16 @@ def test_the_owner_switches_likeness_protection_by_api(api, owner, verified_iden
     url = f"/api/v1/identities/{verified_identity.pk}"
     response = api.patch(url, {"likeness_protection": False}, format="json")
     assert response.json()["likeness_protection"] is False
+
+
+def test_list_and_create_share_a_url_and_the_schema_documents_both(api, owner):
+    """One class per operation, joined on one URL: the others' methods are still refused."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    for path in ("/api/v1/identities", "/api/v1/identities/{id}/consents"):
+        assert {"get", "post"} <= set(paths[path])
+    api.force_authenticate(owner)
+    refused = api.put("/api/v1/identities", {}, format="json")
+    assert refused.status_code == 405
+    assert {"GET", "POST"} <= {m.strip() for m in refused["Allow"].split(",")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from consent.models import ConsentGrant, IdentityStatus
+from consent.scope import GrantScope
 from consent.selectors import grant_active_for, receipt_for_grant
 from consent.services import consent_change, consent_grant
 from core.errors import ApplicationError
@@ -41,8 +43,7 @@ def test_consent_cannot_last_longer_than_a_year(verified_identity, owner, grant_
         consent_grant(
             identity=verified_identity,
             owner=owner,
-            expires_at=timezone.now() + timedelta(days=400),
-            **grant_scope,
+            scope=replace(grant_scope, expires_at=timezone.now() + timedelta(days=400)),
         )
     assert raised.value.code == "invalid_expiry"
 
@@ -50,7 +51,7 @@ def test_consent_cannot_last_longer_than_a_year(verified_identity, owner, grant_
 def test_an_unverified_identity_cannot_grant(enrolled_identity, owner, grant_scope):
     assert enrolled_identity.status == IdentityStatus.UNVERIFIED
     with pytest.raises(ApplicationError) as raised:
-        consent_grant(identity=enrolled_identity, owner=owner, **grant_scope)
+        consent_grant(identity=enrolled_identity, owner=owner, scope=grant_scope)
     assert raised.value.code == "identity_not_verified"
 
 
@@ -65,28 +66,31 @@ def test_an_unverified_identity_cannot_grant(enrolled_identity, owner, grant_sco
     ],
 )
 def test_it_refuses_an_invalid_scope(verified_identity, owner, grant_scope, change, code):
-    grant_scope.update(change)
     with pytest.raises(ApplicationError) as raised:
-        consent_grant(identity=verified_identity, owner=owner, **grant_scope)
+        consent_grant(identity=verified_identity, owner=owner, scope=replace(grant_scope, **change))
     assert raised.value.code == code
 
 
 def test_only_requesters_can_be_named(verified_identity, owner, grant_scope, other_owner):
-    grant_scope["requesters"] = [other_owner]
     with pytest.raises(ApplicationError) as raised:
-        consent_grant(identity=verified_identity, owner=owner, **grant_scope)
+        consent_grant(
+            identity=verified_identity,
+            owner=owner,
+            scope=replace(grant_scope, requesters=[other_owner]),
+        )
     assert raised.value.code == "not_a_requester"
 
 
 def test_someone_else_cannot_grant_for_my_identity(verified_identity, other_owner, grant_scope):
     with pytest.raises(ApplicationError) as raised:
-        consent_grant(identity=verified_identity, owner=other_owner, **grant_scope)
+        consent_grant(identity=verified_identity, owner=other_owner, scope=grant_scope)
     assert raised.value.status_code == 403
 
 
 def test_a_change_of_scope_makes_a_new_version(active_grant, owner, grant_scope, requester):
-    grant_scope["purposes"] = ["education"]
-    new = consent_change(grant=active_grant, owner=owner, **grant_scope)
+    new = consent_change(
+        grant=active_grant, owner=owner, scope=replace(grant_scope, purposes=["education"])
+    )
     active_grant.refresh_from_db()
     assert (new.version, new.series) == (2, active_grant.series)
     assert active_grant.superseded_at is not None
@@ -102,9 +106,9 @@ def test_a_change_of_scope_makes_a_new_version(active_grant, owner, grant_scope,
 
 
 def test_a_superseded_version_cannot_be_changed(active_grant, owner, grant_scope):
-    consent_change(grant=active_grant, owner=owner, **grant_scope)
+    consent_change(grant=active_grant, owner=owner, scope=grant_scope)
     with pytest.raises(ApplicationError) as raised:
-        consent_change(grant=active_grant, owner=owner, **grant_scope)
+        consent_change(grant=active_grant, owner=owner, scope=grant_scope)
     assert raised.value.code == "grant_not_active"
     assert ConsentGrant.objects.filter(series=active_grant.series).count() == 2
 
@@ -113,12 +117,13 @@ def test_an_organisation_grant_covers_its_requesters(verified_identity, owner, r
     grant = consent_grant(
         identity=verified_identity,
         owner=owner,
-        requesters=[],
-        organisations=[requester.organisation],
-        purposes=["education"],
-        max_clip_seconds=20,
-        allowed_emotions=["neutral"],
-        allow_download=False,
+        scope=GrantScope(
+            requesters=[],
+            organisations=[requester.organisation],
+            purposes=["education"],
+            max_clip_seconds=20,
+            allowed_emotions=["neutral"],
+        ),
     )
     assert (
         grant_active_for(identity=verified_identity, requester=requester, purpose="education")

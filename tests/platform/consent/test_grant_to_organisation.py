@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.services import requester_application_review, requester_application_submit
+from consent.scope import GrantScope
 from consent.selectors import grant_active_for
 from consent.services import consent_grant
 from core.errors import ApplicationError
@@ -17,12 +18,13 @@ def organisation_grant(verified_identity, owner, requester):
     return consent_grant(
         identity=verified_identity,
         owner=owner,
-        requesters=[],
-        organisations=[requester.organisation],
-        purposes=["news_explainer"],
-        max_clip_seconds=30,
-        allowed_emotions=["neutral"],
-        allow_download=False,
+        scope=GrantScope(
+            requesters=[],
+            organisations=[requester.organisation],
+            purposes=["news_explainer"],
+            max_clip_seconds=30,
+            allowed_emotions=["neutral"],
+        ),
     )
 
 

@@ -120,7 +120,7 @@ def test_the_generation_list_downloads_as_csv(client, active_grant, owner, reque
         decision_id="d" * 32,
     )
     client.force_login(owner)
-    url = reverse("consent:likeness_uses_csv", args=[active_grant.identity.pk])
+    url = reverse("likeness:uses_csv", args=[active_grant.identity.pk])
     rows = list(csv.DictReader(io.StringIO(client.get(url).content.decode())))
     assert len(rows) == 1
     assert rows[0]["requester"] == "Riley"

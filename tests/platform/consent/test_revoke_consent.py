@@ -41,7 +41,7 @@ def test_revocation_is_receipted_and_audited(active_grant, owner):
 
 
 def test_revoking_an_old_version_revokes_the_current_one(active_grant, owner, grant_scope):
-    new = consent_change(grant=active_grant, owner=owner, **grant_scope)
+    new = consent_change(grant=active_grant, owner=owner, scope=grant_scope)
     revoked = consent_revoke(grant=active_grant, owner=owner)
     assert revoked.pk == new.pk
     assert revoked.revoked_at is not None

@@ -1,5 +1,5 @@
 """Revocation while a job renders: the worker stops before publishing, so no signed output
-appears, and the owner's list shows the job cancelled. Real worker code (jobs.services.job_run)
+appears, and the owner's list shows the job cancelled. Real worker code (jobs.run.job_run)
 in a second thread; the owner revokes through consent_revoke from this one."""
 
 from __future__ import annotations
@@ -45,10 +45,11 @@ def test_revoking_while_a_job_renders_leaves_no_signed_output(
 ):
     from django.db import connection
 
-    from consent.selectors import likeness_uses_for_identity
     from consent.services import consent_revoke
     from jobs.models import GenerationJob, JobStage, JobStatus, OutputRecord
-    from jobs.services import job_run, job_submit
+    from jobs.run import job_run
+    from jobs.selectors import likeness_uses_for_identity
+    from jobs.services import job_submit
 
     job = job_submit(
         requester=requester,

@@ -1,24 +1,15 @@
-"""Fixtures for the jobs tests: real faces (skimage's astronaut and cameraman), espeak-ng speech,
-a verified identity with an enrolled portrait, and a consent grant naming the requester."""
+"""Fixtures for the jobs tests: espeak-ng speech, a verified identity with an enrolled portrait
+and a consent grant naming the requester, built through the consent services (the faces are
+the session fixtures of tests/conftest.py)."""
 
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def espeak_wav(path: Path, text: str) -> Path:
@@ -34,22 +25,6 @@ def espeak_wav(path: Path, text: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def astronaut_png() -> bytes:
-    """Eileen Collins (NASA photo shipped with scikit-image): the consenting person."""
-    import skimage.data
-
-    return png_bytes(skimage.data.astronaut())
-
-
-@pytest.fixture(scope="session")
-def cameraman_png() -> bytes:
-    """A different real person: skimage's cameraman (his face is found and described)."""
-    import skimage.data
-
-    return png_bytes(np.stack([skimage.data.camera()] * 3, axis=-1))
-
-
-@pytest.fixture(scope="session")
 def short_speech_wav(tmp_path_factory) -> Path:
     """About 1.5 s of speech: enough frames to exercise every stage, quick to render."""
     return espeak_wav(tmp_path_factory.mktemp("speech") / "short.wav", "Hello from the newsroom.")
@@ -61,60 +36,48 @@ def _own_media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-@pytest.fixture(scope="session")
-def astronaut_descriptor(astronaut_png) -> list[float]:
-    from generator.face_analysis import face_descriptors, load_image
-
-    return [float(x) for x in face_descriptors(load_image(astronaut_png))[0]]
-
-
 @pytest.fixture
-def identity(owner, astronaut_png, astronaut_descriptor):
-    """A verified identity of the owner, enrolled from the astronaut portrait."""
-    import hashlib
+def identity(owner, astronaut_png):
+    """A verified identity of the owner, enrolled from the astronaut portrait by the services.
 
-    from django.core.files.base import ContentFile
+    Verification is the one step written directly: its service needs a recorded statement and
+    a verifier's review, which the consent tests run for real.
+    """
     from django.utils import timezone
 
-    from consent.models import Identity, IdentityStatus, ReferencePortrait
+    from consent.models import IdentityStatus
+    from consent.services import identity_create, portrait_enrol
 
-    descriptor = astronaut_descriptor
-    person = Identity.objects.create(
-        owner=owner,
-        display_name="Olivia Owner",
-        status=IdentityStatus.VERIFIED,
-        verified_at=timezone.now(),
-        reference_descriptor=descriptor,
-    )
-    portrait = ReferencePortrait(
-        identity=person,
-        sha256=hashlib.sha256(astronaut_png).hexdigest(),
-        descriptor=descriptor,
-        width=512,
-        height=512,
-    )
-    portrait.file.save("portrait.png", ContentFile(astronaut_png), save=False)
-    portrait.save()
+    person = identity_create(owner=owner, display_name="Olivia Owner")
+    portrait_enrol(identity=person, owner=owner, data=astronaut_png, filename="portrait.png")
+    person.refresh_from_db()
+    person.status = IdentityStatus.VERIFIED
+    person.verified_at = timezone.now()
+    person.save(update_fields=["status", "verified_at"])
     return person
 
 
 @pytest.fixture
-def grant(identity, requester):
+def grant(identity, owner, requester):
     """An active grant naming `requester` for news explainers, neutral/happy, 30 s, download."""
     from django.utils import timezone
 
-    from consent.models import ConsentGrant
+    from consent.scope import GrantScope
+    from consent.services import consent_grant
 
-    consent = ConsentGrant.objects.create(
+    return consent_grant(
         identity=identity,
-        purposes=["news_explainer"],
-        max_clip_seconds=30,
-        allowed_emotions=["neutral", "happy"],
-        allow_download=True,
-        expires_at=timezone.now() + timedelta(days=30),
+        owner=owner,
+        scope=GrantScope(
+            requesters=[requester],
+            organisations=[],
+            purposes=["news_explainer"],
+            max_clip_seconds=30,
+            allowed_emotions=["neutral", "happy"],
+            allow_download=True,
+            expires_at=timezone.now() + timedelta(days=30),
+        ),
     )
-    consent.requesters.add(requester)
-    return consent
 
 
 @pytest.fixture

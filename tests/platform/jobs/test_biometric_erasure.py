@@ -13,8 +13,8 @@ from audit.models import AuditEvent
 from audit.verification import verify_audit_log
 from consent.services import consent_revoke, identity_biometrics_delete
 from jobs.models import GenerationJob, JobStatus, OutputRecord
+from jobs.run import job_run
 from jobs.selectors import output_access, output_record_by_payload
-from jobs.services import job_run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # files go on commit
 

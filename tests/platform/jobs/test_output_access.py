@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from jobs.services import job_run
+from jobs.run import job_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -44,7 +44,7 @@ def test_without_a_download_right_the_player_serves_only_through_a_fresh_signed_
     job_id = _published(submit)
     client.force_login(requester)
 
-    # The bare player route used to hand out the whole file: it is the download in disguise.
+    # A bare player route handing out the whole file would be the download in disguise.
     assert client.get(f"/jobs/{job_id}/video.mp4").status_code == 403
     assert client.get(f"/jobs/{job_id}/download/").status_code == 403
     api = _api(requester)

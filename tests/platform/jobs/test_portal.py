@@ -89,3 +89,29 @@ def test_the_form_shows_the_policys_reasons_when_denied(
 def test_another_requesters_job_page_is_not_found(grant, signed_in, submit, other_requester):
     job = submit()
     assert signed_in(other_requester).get(f"/jobs/{job.pk}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_library_error_shows_as_a_form_error(
+    grant, signed_in, requester, identity, astronaut_png
+):
+    """The generator's own error (not audio) reaches the portal as a message, not a 500."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = signed_in(requester).post(
+        "/jobs/new/",
+        {
+            "identity": identity.pk,
+            "purpose": "news_explainer",
+            "audio": SimpleUploadedFile("speech.wav", astronaut_png, "audio/wav"),
+            "gaze_x": 0,
+            "gaze_y": 0,
+            "head_distance": 1.0,
+            "emotion": "neutral",
+            "seed": 0,
+        },
+    )
+    assert response.status_code == 200
+    assert not GenerationJob.objects.exists()
+    errors = response.context["form"].non_field_errors()
+    assert len(errors) == 1 and "audio" in errors[0].lower()

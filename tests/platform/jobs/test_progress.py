@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from jobs.models import GenerationJob, JobStage, JobStatus
 from jobs.progress import JobCancelledError, ProgressWriter
-from jobs.services import job_revocation_apply
+from jobs.revocation import job_revocation_apply
 
 
 @pytest.fixture

@@ -89,7 +89,8 @@ def test_a_queued_job_no_worker_started_in_time_fails_with_the_reason(grant, sub
 def test_an_attempt_that_outlived_its_lease_leaves_the_new_attempts_job_and_files_alone(
     grant, submit
 ):
-    from jobs.services import JobRefusedError, _run_end
+    from jobs.errors import JobRefusedError
+    from jobs.finish import job_fail
 
     job = submit()
     _running(job, attempts=1, silent_for=settings.JOBS_LEASE_SECONDS + 1)
@@ -101,7 +102,7 @@ def test_an_attempt_that_outlived_its_lease_leaves_the_new_attempts_job_and_file
     new_partial.write_bytes(b"the next attempt's frames")
 
     # The slow attempt wakes up, finds its row taken and ends: nothing of the next one goes.
-    _run_end(slow, JobStatus.CANCELLED, JobRefusedError("job_cancelled", "taken", cancel=True))
+    job_fail(job=slow, error=JobRefusedError("taken", code="job_cancelled", cancel=True))
     job.refresh_from_db()
     assert (job.status, job.run_token) == ("running", "next")
     assert new_partial.exists()

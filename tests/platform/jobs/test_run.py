@@ -7,7 +7,8 @@ from django.conf import settings
 
 from audit.models import AuditEvent
 from jobs.models import GenerationJob, JobStage, JobStatus, OutputRecord
-from jobs.services import job_revocation_apply, job_run
+from jobs.revocation import job_revocation_apply
+from jobs.run import job_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

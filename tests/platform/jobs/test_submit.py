@@ -84,9 +84,10 @@ def test_it_denies_an_emotion_outside_the_grant(grant, submit):
 
 @pytest.mark.django_db
 def test_it_rejects_audio_that_is_not_audio(grant, submit, astronaut_png):
-    from core.errors import ApplicationError
+    from generator.errors import GeneratorError
 
-    with pytest.raises(ApplicationError) as error:
+    # The generator's own error, unchanged: core.errors maps it to the API's 400 body.
+    with pytest.raises(GeneratorError) as error:
         submit(audio_file=astronaut_png)
     assert error.value.code == "invalid_audio"
     assert _stored_inputs() == []

@@ -18,22 +18,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import merkle
+from audit.actions import AuditAction
 from audit.models import AuditEvent, AuditLogHead
 from audit.services import _write_checkpoint
 
 ACTIONS = [
     # (action, outcome, weight)
-    ("policy.decided", "allowed", 20),
-    ("policy.decided", "denied", 6),
-    ("job.submitted", "allowed", 20),
-    ("job.published", "allowed", 18),
-    ("job.failed", "error", 1),
-    ("job.cancelled", "allowed", 1),
-    ("consent.granted", "allowed", 4),
-    ("consent.revoked", "allowed", 1),
-    ("detection.checked", "allowed", 25),
-    ("identity.verified", "allowed", 2),
-    ("api.token_issued", "allowed", 2),
+    (AuditAction.POLICY_DECIDED, "allowed", 20),
+    (AuditAction.POLICY_DECIDED, "denied", 6),
+    (AuditAction.JOB_SUBMITTED, "allowed", 20),
+    (AuditAction.JOB_PUBLISHED, "allowed", 18),
+    (AuditAction.JOB_FAILED, "error", 1),
+    (AuditAction.JOB_CANCELLED, "allowed", 1),
+    (AuditAction.CONSENT_GRANTED, "allowed", 4),
+    (AuditAction.CONSENT_REVOKED, "allowed", 1),
+    (AuditAction.DETECTION_CHECKED, "allowed", 25),
+    (AuditAction.IDENTITY_VERIFIED, "allowed", 2),
+    (AuditAction.API_TOKEN_ISSUED, "allowed", 2),
 ]
 DENIAL_CODES = ["no_active_grant", "purpose_not_granted", "grant_expired", "emotion_not_allowed"]
 VERDICTS = ["platform_output", "not_found", "revoked_output", "protected_likeness"]
@@ -41,7 +42,7 @@ VERDICTS = ["platform_output", "not_found", "revoked_output", "protected_likenes
 
 def _details(rng: random.Random, action: str, outcome: str) -> tuple[str, str, dict, str]:
     identity, requester = rng.randrange(1, 2000), rng.randrange(1, 300)
-    if action == "policy.decided":
+    if action == AuditAction.POLICY_DECIDED:
         codes = [rng.choice(DENIAL_CODES)] if outcome == "denied" else []
         return (
             "identity",
@@ -56,7 +57,7 @@ def _details(rng: random.Random, action: str, outcome: str) -> tuple[str, str, d
             },
             "; ".join(codes),
         )
-    if action == "job.published":
+    if action == AuditAction.JOB_PUBLISHED:
         record = rng.randrange(1, 10**6)
         return (
             "job",
@@ -69,7 +70,7 @@ def _details(rng: random.Random, action: str, outcome: str) -> tuple[str, str, d
             },
             "",
         )
-    if action == "consent.revoked":
+    if action == AuditAction.CONSENT_REVOKED:
         grant = rng.randrange(1, 5000)
         return (
             "grant",
@@ -82,7 +83,7 @@ def _details(rng: random.Random, action: str, outcome: str) -> tuple[str, str, d
             },
             "",
         )
-    if action == "detection.checked":
+    if action == AuditAction.DETECTION_CHECKED:
         return (
             "detection",
             str(rng.randrange(1, 10**6)),

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
-from core.errors import ApplicationError
+from core.errors import USER_FACING_ERRORS
 
 DEMO_PURPOSE = "news_explainer"
 DEMO_IDENTITY_NAME = "Olivia Owner (demo)"
@@ -77,7 +77,7 @@ class Command(BaseCommand):
                     json.dumps({"denied": True, "reasons": [r.code for r in denied.reasons]})
                 )
             sys.exit(EXIT_DENIED)
-        except ApplicationError as error:
+        except USER_FACING_ERRORS as error:
             raise CommandError(f"{error.code}: {error.message}") from error
 
         self._say(f"job {job.pk} submitted (decision {job.decision_id})")
@@ -136,6 +136,7 @@ def _demo_consent(portrait: Path, say):
     from accounts.services import demo_accounts_seed
     from consent import services as consent
     from consent.models import Identity, IdentityStatus
+    from consent.scope import GrantScope
     from consent.selectors import grant_active_for
     from generator.config import EMOTIONS
 
@@ -168,12 +169,14 @@ def _demo_consent(portrait: Path, say):
         grant = consent.consent_grant(
             identity=identity,
             owner=owner,
-            requesters=[requester],
-            organisations=[],
-            purposes=[DEMO_PURPOSE],
-            max_clip_seconds=min(120, settings.CONSENT_GRANT_MAX_CLIP_SECONDS),
-            allowed_emotions=list(EMOTIONS),
-            allow_download=True,
+            scope=GrantScope(
+                requesters=[requester],
+                organisations=[],
+                purposes=[DEMO_PURPOSE],
+                max_clip_seconds=min(120, settings.CONSENT_GRANT_MAX_CLIP_SECONDS),
+                allowed_emotions=list(EMOTIONS),
+                allow_download=True,
+            ),
         )
         say(f"consent grant {grant.pk} names demo-requester for {DEMO_PURPOSE}")
     return requester, identity, grant

@@ -1,6 +1,6 @@
 """README strip: N evenly spaced frames of a published clip, side by side, as one PNG.
 
-    python -m generator.strip CLIP.mp4 --out docs/strip.png [--frames 6] [--height 256]
+    python -m tools.strip CLIP.mp4 --out docs/strip.png [--frames 6] [--height 256]
 
 It reads a clip that has already been published (watermarked and signed by the provenance
 pipeline); it never renders frames itself, so the picture people see is the marked output.
@@ -75,7 +75,7 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _OneLineParser(prog="python -m generator.strip", description=__doc__)
+    parser = _OneLineParser(prog="python -m tools.strip", description=__doc__)
     parser.add_argument("clip", help="a published (watermarked) mp4")
     parser.add_argument("--out", required=True, help="PNG to write, e.g. docs/strip.png")
     parser.add_argument("--frames", type=int, default=6)

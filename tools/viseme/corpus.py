@@ -16,8 +16,8 @@ import torch
 
 from generator.audio import SAMPLE_RATE, clip_from_samples
 from generator.audio_features import HOP, log_mel
-from generator.viseme.espeak import EspeakSynthesizer
 from generator.viseme.phonemes import frame_labels, mouth_targets
+from tools.viseme.espeak import EspeakSynthesizer
 
 HOP_S = HOP / SAMPLE_RATE  # 10 ms per feature frame
 

@@ -26,9 +26,11 @@ from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from accounts.models import STAFF_ROLES
+from audit.actions import AuditAction
+from audit.services import audit_record
+from core.errors import error_body
 
-from .errors import error_body
+from .models import STAFF_ROLES
 
 # Paths a password-only staff session may reach: the 2FA pages themselves and signing out.
 _EXEMPT_PREFIXES = ("/account/2fa/", "/accounts/logout/", "/static/", "/healthz")
@@ -71,11 +73,9 @@ def totp_secret_b32(device: TOTPDevice) -> str:
 
 def totp_enrol_confirm(*, request, device: TOTPDevice, token: str) -> bool:
     """Confirm enrolment with a first code; the session is then OTP-verified."""
-    from audit.services import audit_record
-
     if not device.verify_token(token):
         audit_record(
-            action="auth.otp_failed",
+            action=AuditAction.AUTH_OTP_FAILED,
             outcome="denied",
             actor=request.user,
             subject_type="user",
@@ -88,7 +88,7 @@ def totp_enrol_confirm(*, request, device: TOTPDevice, token: str) -> bool:
         device.save(update_fields=["confirmed"])
         TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
         audit_record(
-            action="auth.otp_enrolled",
+            action=AuditAction.AUTH_OTP_ENROLLED,
             actor=request.user,
             subject_type="user",
             subject_id=request.user.pk,
@@ -109,12 +109,10 @@ def _session_elevate(request, device) -> None:
 def totp_verify(*, request, token: str) -> bool:
     """Check a code against the user's confirmed device (django-otp throttles repeated failures
     exponentially) and mark the session verified."""
-    from audit.services import audit_record
-
     device = confirmed_device(request.user)
     if device is None or not device.verify_token(token):
         audit_record(
-            action="auth.otp_failed",
+            action=AuditAction.AUTH_OTP_FAILED,
             outcome="denied",
             actor=request.user,
             subject_type="user",
@@ -124,7 +122,7 @@ def totp_verify(*, request, token: str) -> bool:
         return False
     _session_elevate(request, device)
     audit_record(
-        action="auth.otp_verified",
+        action=AuditAction.AUTH_OTP_VERIFIED,
         actor=request.user,
         subject_type="user",
         subject_id=request.user.pk,
@@ -159,7 +157,7 @@ class StaffTwoFactorMiddleware:
                 return JsonResponse(
                     error_body("otp_required", "Verify your one-time code first."), status=403
                 )
-            target = "core:otp_verify" if confirmed_device(user) else "core:otp_setup"
+            target = "site:otp_verify" if confirmed_device(user) else "site:otp_setup"
             next_path = request.get_full_path() if request.method == "GET" else ""
             url = reverse(target)
             if next_path and next_path != "/":

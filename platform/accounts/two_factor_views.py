@@ -1,4 +1,4 @@
-"""The TOTP enrolment and code pages (thin: forms + core.two_factor)."""
+"""The TOTP enrolment and code pages (thin: forms + accounts.two_factor)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class TokenForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def otp_setup(request):
     if two_factor.confirmed_device(request.user) is not None:
-        return redirect("core:otp_verify")
+        return redirect("site:otp_verify")
     device = two_factor.totp_device_pending(user=request.user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -36,7 +36,7 @@ def otp_setup(request):
         form.add_error("token", "That code is not right; check your device's clock and retry.")
     return render(
         request,
-        "core/otp_setup.html",
+        "accounts/otp_setup.html",
         {
             "form": form,
             "qr": two_factor.totp_qr_data_uri(device),
@@ -50,12 +50,12 @@ def otp_setup(request):
 @require_http_methods(["GET", "POST"])
 def otp_verify(request):
     if two_factor.confirmed_device(request.user) is None:
-        return redirect("core:otp_setup")
+        return redirect("site:otp_setup")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if two_factor.totp_verify(request=request, token=form.cleaned_data["token"]):
             return redirect(two_factor.safe_next(request, "/"))
         form.add_error("token", "That code is not right (or too many tries: wait and retry).")
     return render(
-        request, "core/otp_verify.html", {"form": form, "next": request.GET.get("next", "")}
+        request, "accounts/otp_verify.html", {"form": form, "next": request.GET.get("next", "")}
     )

@@ -1,6 +1,6 @@
 """Train the audio-to-viseme model end to end on a corpus synthesised with espeak-ng.
 
-    python -m generator.viseme.train --out generator/checkpoints/viseme.pt
+    python -m tools.viseme.train --out generator/checkpoints/viseme.pt
 
 Synthesises the corpus (training voices + held-out voices) on 2 processes, fits VisemeNet on a
 CPU time budget (default 10 minutes, 1 torch thread), evaluates on the held-out voices and
@@ -20,9 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from generator.audio_features import LOG_FLOOR
-from generator.viseme.corpus import Example, build_corpus
 from generator.viseme.model import VisemeConfig, VisemeNet
 from generator.viseme.phonemes import SILENCE
+from tools.viseme.corpus import Example, build_corpus
 
 IGNORE = -100  # CrossEntropy ignore_index for frames with no target
 

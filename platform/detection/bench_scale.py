@@ -1,0 +1,188 @@
+"""`detect_bench --registry-size N`: detection against a registry of N outputs.
+
+Publishes a few real clips (the astronaut marked with the platform key, moving as a talking head,
+signed), fills a throwaway registry with N synthetic outputs around them (`synthetic`), loads it
+as a worker does at start, and times the checks of the clips, their attacked copies and stills.
+Everything is written in one transaction that is rolled back: nothing stays in the database.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from django.db import transaction
+from skimage.data import astronaut
+
+from core.keys import c2pa_signing_identity, secret_bytes
+from generator.face_analysis import face_descriptors
+from provenance.attacks import decode_video, encode_h264, h264, resize_half
+from provenance.manifest import ManifestInfo, read_manifest
+from provenance.payload import payload_for_record
+from provenance.publish import publish
+from provenance.watermark import detect_sampled, mark_appearance
+
+from . import registry
+from .checks import fingerprint_check, likeness_check
+from .index import indexed_output_row, load_registry
+from .sampling import sample_upload
+from .services import detection_limits
+from .synthetic import synthetic_record_ids, synthetic_registry_fill
+
+SIDE, FPS, SECONDS = 512, 25, 10
+CLIP_RECORD_IDS = (4_000_001, 4_000_002)  # two clips of one face: PDQ look-alikes of each other
+ATTACKS = {"crf30": h264(30), "half_size": resize_half}
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _frames(appearance_for_frame, count: int, phase: float):
+    for index in range(count):
+        angle = 3.0 * np.sin(index / 12.0 + phase)
+        scale = 1.0 + 0.02 * np.sin(index / 17.0 + phase)
+        matrix = cv2.getRotationMatrix2D((SIDE / 2, SIDE / 2), angle, scale)
+        matrix[0, 2] += 4.0 * np.sin(index / 9.0 + phase)
+        yield cv2.warpAffine(
+            appearance_for_frame(index), matrix, (SIDE, SIDE), borderMode=cv2.BORDER_REFLECT
+        )
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _media(folder: Path, key: bytes, signer) -> tuple[list, list[tuple[int, Path, str]]]:
+    """Publish the real clips; returns their (record id, payload hex, PDQ hashes) and the media
+    to check as (true record id, path, kind)."""
+    portrait = cv2.resize(astronaut(), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
+    clips, media = [], []
+    for number, record_id in enumerate(CLIP_RECORD_IDS):
+        payload = payload_for_record(record_id, key)
+        marked = mark_appearance(portrait, payload)
+        path = folder / f"clip{number}.mp4"
+        info = ManifestInfo("bench", record_id, "bench", "bench", "bench")
+        published = publish(
+            _frames(marked.for_frame, SECONDS * FPS, phase=1.3 * number),
+            None,
+            payload,
+            info,
+            path,
+            signer=signer,
+            watermark_key=key,
+            fps=FPS,
+        )
+        clips.append((record_id, published.payload_hex, list(published.fingerprints)))
+        media.append((record_id, path, "video"))
+        data = path.read_bytes()
+        for name, attack in ATTACKS.items():
+            copy = folder / f"clip{number}_{name}.mp4"
+            copy.write_bytes(encode_h264(attack(data), FPS, crf=23))
+            media.append((record_id, copy, "video"))
+        still = decode_video(data)[0][FPS * 3]
+        image = folder / f"clip{number}.png"
+        cv2.imwrite(str(image), cv2.cvtColor(still, cv2.COLOR_RGB2BGR))
+        media.append((record_id, image, "image"))
+    return clips, media
+
+
+def _check(path: Path, key: bytes, anchor: str, live, protected, stages) -> tuple[float, object]:
+    """One detection's checks, as services._analyse runs them; (seconds, watermark answer).
+    Appends the registry's two stages' times to `stages`."""
+    started = time.perf_counter()
+    sample = sample_upload(path, detection_limits())
+    mark = time.perf_counter()
+    fingerprint = fingerprint_check(sample.fingerprint_frames, live.fingerprints)
+    stages.setdefault("fingerprint", []).append(time.perf_counter() - mark)
+    mark = time.perf_counter()
+    watermark = detect_sampled(
+        sample.watermark_frames,
+        key,
+        positions=sample.watermark_positions,
+        more_frames=sample.second_look_frames,
+        more_positions=sample.second_look_positions,
+        fps=sample.fps,
+        known=live.payloads,
+        candidates=registry.candidate_payloads([r for r, _ in fingerprint.candidates]),
+    )
+    stages.setdefault("watermark", []).append(time.perf_counter() - mark)
+    read_manifest(path, anchor)
+    likeness_check(sample.face_frame, protected)
+    return time.perf_counter() - started, watermark
+
+
+def registry_bench(size: int, repeat: int, seed: int) -> dict:
+    """Fill, load, check; the figures `detect_bench --registry-size` prints."""
+    key = secret_bytes("watermark")
+    signer = c2pa_signing_identity()
+    portrait = cv2.resize(astronaut(), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
+    protected = [(0, face_descriptors(portrait)[0])]
+    result: dict = {"registry_size": size}
+    with tempfile.TemporaryDirectory() as folder:
+        clips, media = _media(Path(folder), key, signer)
+        try:
+            with transaction.atomic():
+                _measure(result, size, repeat, seed, key, signer.root_pem, clips, media, protected)
+                raise _Rollback
+        except _Rollback:
+            pass
+    result["load_average_1min"] = round(os.getloadavg()[0], 2)
+    return result
+
+
+def _measure(result, size, repeat, seed, key, anchor, clips, media, protected) -> None:
+    result["rss_before_registry_mb"] = round(_rss_mb(), 1)  # models loaded, clips published
+    started = time.perf_counter()
+    first, *later = clips
+    ids = synthetic_record_ids(size - len(clips), seed=seed, exclude_ids=[c[0] for c in clips])
+    lookalikes = [c[2] for c in clips]
+    half = len(ids) // 2
+    synthetic_registry_fill(half, seed=seed, ids=ids[:half], lookalike_of=lookalikes)
+    indexed_output_row(
+        record_id=first[0], payload_hex=first[1], fingerprints=first[2], key=key
+    ).save()
+    rest = ids[half:]
+    synthetic_registry_fill(len(rest), seed=seed + 1, ids=rest, lookalike_of=lookalikes)
+    result["fill_seconds"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    live = load_registry()
+    result["load_seconds"] = round(time.perf_counter() - started, 2)
+    # Published after the worker loaded: picked up by the next poll, without a reload.
+    for record_id, payload_hex, fingerprints in later:
+        indexed_output_row(
+            record_id=record_id, payload_hex=payload_hex, fingerprints=fingerprints, key=key
+        ).save()
+    started = time.perf_counter()
+    added = live.refresh()
+    result["refresh_seconds"] = round(time.perf_counter() - started, 4)
+    result["refresh_added"] = added
+    assert len(live.payloads) == size, (len(live.payloads), size)
+    result["registry_mb"] = round((live.payloads.nbytes + live.fingerprints.nbytes) / 2**20, 1)
+    times: dict[str, list[float]] = {"video": [], "image": []}
+    identified, wrong, answers, stages = 0, 0, {}, {}
+    for true_id, path, kind in media:
+        for run in range(repeat + 1):  # the first run loads models: not counted
+            seconds, watermark = _check(path, key, anchor, live, protected, stages)
+            if run:
+                times[kind].append(seconds)
+        answers[path.name] = watermark.record_id if watermark.identified else None
+        identified += int(watermark.identified and watermark.record_id == true_id)
+        wrong += int(watermark.identified and watermark.record_id != true_id)
+    result["seconds_median"] = round(statistics.median(times["video"]), 3)
+    result["image_seconds_median"] = round(statistics.median(times["image"]), 3)
+    result["rss_mb"] = round(_rss_mb(), 1)
+    result["stage_medians_s"] = {k: round(statistics.median(v), 3) for k, v in stages.items()}
+    result["identified"] = identified
+    result["wrong_records"] = wrong
+    result["checked"] = len(media)
+    result["answers"] = answers

@@ -1,0 +1,108 @@
+"""An index of every registered PDQ hash, for Hamming search at a million outputs.
+
+faiss's IndexBinaryFlat, as ThreatExchange's hash matching uses: exact, 32 bytes a hash. A
+radius search of 10^7 hashes (10^6 ten-second outputs) costs ~40 ms of CPU a query hash here
+(docs/benchmarks.md); an approximate index (HNSW) would be faster but miss near copies and hold
+several times the memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from provenance.errors import MediaError
+from provenance.fingerprint import MATCH_DISTANCE, PDQ_BITS
+
+# faiss logs at INFO which CPU build it loaded, which would break a CLI's one-line errors.
+logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+import faiss  # noqa: E402
+
+HASH_BYTES = PDQ_BITS // 8  # 32
+# The nearest hash is reported up to here: past a match (a heavily edited copy of a known
+# output) but far short of unrelated pictures (120-146), which would cost the scan a heap.
+NEAR_DISTANCE = 63
+
+
+@dataclass(frozen=True)
+class PdqMatches:
+    """What the index holds near some query hashes."""
+
+    nearest: tuple[int, int] | None  # (record id, distance) of the nearest, if <= NEAR_DISTANCE
+    # Every record within the radius as (record id, its nearest distance), nearest first.
+    within: tuple[tuple[int, int], ...]
+
+
+def hashes_from_hex(hashes: Sequence[str]) -> np.ndarray:
+    """(M, 32) uint8 rows of hex PDQ hashes; MediaError for anything else."""
+    try:
+        raw = b"".join(bytes.fromhex(h) for h in hashes)
+    except (TypeError, ValueError) as error:
+        raise MediaError("a PDQ hash is 64 hex characters") from error
+    if len(raw) != HASH_BYTES * len(hashes):
+        raise MediaError("a PDQ hash is 64 hex characters")
+    return np.frombuffer(raw, np.uint8).reshape(len(hashes), HASH_BYTES)
+
+
+class PdqIndex:
+    """Registered PDQ hashes with the record each belongs to; append-only."""
+
+    def __init__(self) -> None:
+        self._index = faiss.IndexBinaryFlat(PDQ_BITS)
+        self._owners = np.zeros(1024, np.uint32)  # record id of each indexed hash (< 2**32)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._index.ntotal
+
+    @classmethod
+    def from_pairs(cls, pairs: Sequence[tuple[int, str]]) -> PdqIndex:
+        """An index of (record id, PDQ hex) pairs."""
+        index = cls()
+        if pairs:
+            index.add(
+                np.array([r for r, _ in pairs], np.int64), hashes_from_hex([h for _, h in pairs])
+            )
+        return index
+
+    def add(self, record_ids: np.ndarray, hashes: np.ndarray) -> None:
+        """Index hashes (M, 32) uint8, hash i belonging to record_ids[i]."""
+        hashes = np.ascontiguousarray(hashes, np.uint8).reshape(-1, HASH_BYTES)
+        if len(record_ids) != len(hashes):
+            raise MediaError("one record id per hash")
+        with self._lock:
+            start = self._index.ntotal
+            end = start + len(hashes)
+            if end > len(self._owners):
+                grown = np.zeros(max(end, 2 * len(self._owners)), np.uint32)
+                grown[:start] = self._owners[:start]
+                self._owners = grown
+            self._owners[start:end] = record_ids
+            self._index.add(hashes)
+
+    @property
+    def nbytes(self) -> int:
+        return self._index.ntotal * HASH_BYTES + self._owners.nbytes
+
+    def search(self, hashes: Sequence[str], max_distance: int = MATCH_DISTANCE) -> PdqMatches:
+        """The nearest registered hash to any of `hashes` (if within NEAR_DISTANCE), and every
+        record within max_distance. One scan of the index answers both."""
+        if not hashes or not len(self):
+            return PdqMatches(None, ())
+        query = hashes_from_hex(hashes)  # (Q, 32)
+        owners = self._owners
+        radius = max(NEAR_DISTANCE, max_distance) + 1  # faiss keeps distances below it
+        _, distances, rows = self._index.range_search(query, radius)  # (F,), (F,)
+        if not len(rows):
+            return PdqMatches(None, ())
+        nearest_of: dict[int, int] = {}
+        for record_id, distance in zip(
+            owners[rows].tolist(), distances.astype(np.int64).tolist(), strict=True
+        ):
+            nearest_of[record_id] = min(distance, nearest_of.get(record_id, distance))
+        ranked = sorted(nearest_of.items(), key=lambda item: (item[1], item[0]))
+        return PdqMatches(ranked[0], tuple(r for r in ranked if r[1] <= max_distance))

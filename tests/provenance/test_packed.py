@@ -1,0 +1,78 @@
+"""Payloads packed once (at publish) match frames exactly as payloads recomputed per check did."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from provenance.payload import codeword_bits, payload_for_record, word_bits
+from provenance.watermark import KnownPayload
+from provenance.watermark.known import known_match
+from provenance.watermark.packed import PackedPayloads, ordered_words, pack_codewords
+from provenance.watermark.schedule import BIT_ORDERS, ordered_word
+
+KEY = b"packed-payload-test-key-32-bytes"
+
+
+def _logits_of(record_id: int, frames: int, strength: float, seed: int) -> np.ndarray:
+    """Decoder logits of `frames` consecutive runs of this record's output, with noise."""
+    payload = payload_for_record(record_id, KEY)
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0.0, 1.0, (frames, 32)).astype(np.float32)  # (n, 32)
+    for run in range(frames):
+        word = ordered_word(payload.words[run % 6], (run // 6) % BIT_ORDERS)
+        logits[run] += strength * (word_bits(word).astype(np.float32) * 2 - 1)
+    return logits
+
+
+def test_the_packed_words_are_the_words_every_frame_can_carry():
+    for record_id in (1, 77, 2**31 + 5):
+        payload = payload_for_record(record_id, KEY)
+        carried = {ordered_word(w, o) for o in range(BIT_ORDERS) for w in payload.words}
+        words = ordered_words(codeword_bits(int(payload.value_hex, 16), KEY)[None, :])[0]
+        packed = {int(w) for w in words} | {int(w) ^ 0xFFFFFFFF for w in words}
+        assert packed == carried
+
+
+def test_packed_and_listed_payloads_give_the_same_match():
+    known = [KnownPayload(r, payload_for_record(r, KEY).value_hex) for r in range(1, 200)]
+    packed = PackedPayloads.from_known(known, KEY)
+    for frames, seed in ((16, 1), (2, 2), (1, 3)):
+        logits = _logits_of(42, frames, 0.8, seed)
+        runs = np.arange(frames)
+        listed, from_packed = (
+            known_match(logits, KEY, known, runs),
+            known_match(logits, KEY, packed, runs),
+        )
+        assert from_packed == listed
+        assert from_packed.payload.record_id == 42
+
+
+def test_the_bound_counts_every_record_tried():
+    """The same frames against 1 record and against 5001: the bound is 5001 times larger."""
+    logits = _logits_of(42, 16, 0.25, 4)
+    true = KnownPayload(42, payload_for_record(42, KEY).value_hex)
+    rng = np.random.default_rng(5)
+    many = PackedPayloads.from_known([true], KEY)
+    codewords = rng.integers(0, 2, (5000, 96), dtype=np.uint8)
+    many.append(
+        np.arange(10**6, 10**6 + 5000), np.arange(5000, dtype=np.uint64), pack_codewords(codewords)
+    )
+    alone = known_match(logits, KEY, [true], np.arange(16))
+    among = known_match(logits, KEY, many, np.arange(16))
+    assert among.payload == true
+    assert among.false_positive == pytest.approx(alone.false_positive * 5001)
+    assert alone.false_positive * 5001 < 1  # not capped at 1, so the ratio is the count
+
+
+def test_appending_keeps_what_a_reader_already_holds():
+    packed = PackedPayloads(capacity=2)
+    rows = pack_codewords(np.ones((2, 96), np.uint8))
+    packed.append(np.array([1, 2]), np.array([10, 20], np.uint64), rows)
+    ids, codewords, _ = packed.view()
+    packed.append(
+        np.array([3, 4, 5]), np.array([30, 40, 50], np.uint64), np.vstack([rows, rows[:1]])
+    )
+    assert ids.tolist() == [1, 2] and codewords.shape == (2, 16)
+    assert packed.view()[0].tolist() == [1, 2, 3, 4, 5]
+    assert packed.payload_hex(4) == f"{50:016x}"

@@ -1,0 +1,1 @@
+"""Developer tools: run from the repository root, never shipped in the wheel or imported by it."""
