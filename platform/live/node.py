@@ -278,7 +278,7 @@ def _prepare(admission: services.LiveAdmission):
     """Portrait analysis and the appearance marked with the session's payload (setup)."""
     from core.keys import secret_bytes
     from generator.face_analysis import analyse_portrait, load_image
-    from jobs.services import controls_from
+    from jobs.controls import controls_from
     from provenance.live_marking import LiveMarking
 
     analysis = analyse_portrait(load_image(admission.portrait_path))

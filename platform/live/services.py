@@ -19,12 +19,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.selectors import requester_is_approved
+from audit.actions import AuditAction
 from audit.services import audit_record
 from core.errors import ApplicationError
 from core.keys import c2pa_signing_identity, public_key, secret_bytes, signing_key
 from generator.config import Controls
+from jobs.controls import controls_as_dict, controls_from
 from jobs.models import GenerationJob, JobStage, JobStatus, OutputRecord
-from jobs.services import PolicyDenied, controls_as_dict, controls_from
+from jobs.services import PolicyDenied
 from policy.decisions import DecisionContext, PolicyLimits, RequesterFacts, decide
 from policy.errors import TicketError
 from policy.tickets import issue_live_ticket, live_ticket_claims, verify_live_ticket
@@ -104,7 +106,7 @@ def live_session_create(
     }
     if not decision.allowed:
         audit_record(
-            action="policy.decided",
+            action=AuditAction.POLICY_DECIDED,
             outcome="denied",
             actor=requester,
             subject_type="identity",
@@ -167,7 +169,7 @@ def _session_create(
     session.ticket = issue_live_ticket(claims, key.private_key, key.key_id)
     session.save()
     audit_record(
-        action="policy.decided",
+        action=AuditAction.POLICY_DECIDED,
         outcome="allowed",
         actor=requester,
         subject_type="identity",
@@ -246,7 +248,7 @@ def live_session_admit(*, session_id: str, ticket: str, node_name: str) -> LiveA
             node=LiveNode.objects.filter(name=node_name).first(),
         )
         audit_record(
-            action="live.started",
+            action=AuditAction.LIVE_STARTED,
             actor=session.requester,
             subject_type="live_session",
             subject_id=session.public_id,
@@ -329,7 +331,7 @@ def live_session_terminate(
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "stage", "failure_code", "failure_reason", "finished_at"])
     audit_record(
-        action="live.terminated",
+        action=AuditAction.LIVE_TERMINATED,
         outcome="denied",
         subject_type="live_session",
         subject_id=session.public_id,
@@ -359,7 +361,7 @@ def live_session_fail(
                 update_fields=["status", "stage", "failure_code", "failure_reason", "finished_at"]
             )
         audit_record(
-            action="live.failed",
+            action=AuditAction.LIVE_FAILED,
             outcome="error",
             subject_type="live_session",
             subject_id=session.public_id,
@@ -448,7 +450,7 @@ def live_session_publish(*, session_id: str, published, timings: dict) -> Output
         session, status=LiveStatus.ENDED, reason="stopped", frames=published.frames, timings=timings
     )
     audit_record(
-        action="live.ended",
+        action=AuditAction.LIVE_ENDED,
         subject_type="live_session",
         subject_id=session.public_id,
         details={
