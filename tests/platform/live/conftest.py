@@ -8,8 +8,6 @@ from datetime import timedelta
 import pytest
 
 from tests.platform.jobs.conftest import (  # noqa: F401 - fixtures re-exported
-    astronaut_descriptor,
-    astronaut_png,
     espeak_wav,
     identity,
 )
@@ -32,21 +30,26 @@ def live_speech_wav(tmp_path_factory):
 
 
 @pytest.fixture
-def live_grant(identity, requester):  # noqa: F811 - the re-exported fixture
+def live_grant(identity, owner, requester):  # noqa: F811 - the re-exported fixture
+    """An active grant naming `requester` for personal use, 60 s, no download."""
     from django.utils import timezone
 
-    from consent.models import ConsentGrant
+    from consent.scope import GrantScope
+    from consent.services import consent_grant
 
-    consent = ConsentGrant.objects.create(
+    return consent_grant(
         identity=identity,
-        purposes=["personal"],
-        max_clip_seconds=60,
-        allowed_emotions=["neutral"],
-        allow_download=False,
-        expires_at=timezone.now() + timedelta(days=30),
+        owner=owner,
+        scope=GrantScope(
+            requesters=[requester],
+            organisations=[],
+            purposes=["personal"],
+            max_clip_seconds=60,
+            allowed_emotions=["neutral"],
+            allow_download=False,
+            expires_at=timezone.now() + timedelta(days=30),
+        ),
     )
-    consent.requesters.add(requester)
-    return consent
 
 
 @pytest.fixture
