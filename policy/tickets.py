@@ -297,19 +297,21 @@ def issue_live_ticket(claims: LiveTicketClaims, private_key: Ed25519PrivateKey, 
     """Sign live `claims` into a compact JWS string. Raises TicketError on impossible claims."""
     if not _SHA256_HEX.match(claims.portrait_sha256):
         raise TicketError(
-            "ticket_invalid_claims", "portrait_sha256 must be 64 lowercase hex digits"
+            "portrait_sha256 must be 64 lowercase hex digits", code="ticket_invalid_claims"
         )
     if not claims.session_id:
-        raise TicketError("ticket_invalid_claims", "session id is required")
+        raise TicketError("session id is required", code="ticket_invalid_claims")
     if not 0 < claims.max_duration_s <= MAX_LIVE_SECONDS:
         raise TicketError(
-            "ticket_invalid_claims", f"max_duration_s must be in 1..{MAX_LIVE_SECONDS}"
+            f"max_duration_s must be in 1..{MAX_LIVE_SECONDS}", code="ticket_invalid_claims"
         )
     lifetime = _as_utc(claims.expires_at) - _as_utc(claims.issued_at)
     if lifetime <= timedelta(0) or lifetime > MAX_LIFETIME:
-        raise TicketError("ticket_invalid_claims", "live ticket lifetime is out of range")
+        raise TicketError("live ticket lifetime is out of range", code="ticket_invalid_claims")
     if not key_id or not key_id.isalnum():
-        raise TicketError("ticket_invalid_claims", "key id must be a non-empty alphanumeric string")
+        raise TicketError(
+            "key id must be a non-empty alphanumeric string", code="ticket_invalid_claims"
+        )
     header = {"alg": "EdDSA", "typ": LIVE_TICKET_TYPE, "kid": key_id}
     payload = asdict(claims)
     payload["issued_at"] = int(_as_utc(claims.issued_at).timestamp())
@@ -332,23 +334,27 @@ def verify_live_ticket(
     """
     header, payload, signing_input, signature = _split(token)
     if header.get("alg") != "EdDSA" or header.get("typ") != LIVE_TICKET_TYPE:
-        raise TicketError("ticket_malformed", "not an EdDSA live ticket")
+        raise TicketError("not an EdDSA live ticket", code="ticket_malformed")
     key_id = header.get("kid")
     key = public_key_for(key_id) if isinstance(key_id, str) and key_id.isalnum() else None
     if key is None:
-        raise TicketError("ticket_unknown_key", "the ticket was signed with an unknown key")
+        raise TicketError("the ticket was signed with an unknown key", code="ticket_unknown_key")
     try:
         key.verify(signature, signing_input)
     except InvalidSignature as exc:
-        raise TicketError("ticket_bad_signature", "the ticket's signature is not valid") from exc
+        raise TicketError(
+            "the ticket's signature is not valid", code="ticket_bad_signature"
+        ) from exc
     claims = _live_claims_from_json(payload)
     now = _as_utc(now)
     if now >= claims.expires_at:
-        raise TicketError("ticket_expired", "the live ticket has expired")
+        raise TicketError("the live ticket has expired", code="ticket_expired")
     if now + CLOCK_SKEW < claims.issued_at:
-        raise TicketError("ticket_not_yet_valid", "the live ticket is not valid yet")
+        raise TicketError("the live ticket is not valid yet", code="ticket_not_yet_valid")
     if claims.session_id != str(session_id):
-        raise TicketError("ticket_session_mismatch", "the ticket was issued for another session")
+        raise TicketError(
+            "the ticket was issued for another session", code="ticket_session_mismatch"
+        )
     return LiveTicket(**asdict(claims), key_id=key_id)
 
 
@@ -369,4 +375,6 @@ def _live_claims_from_json(data: dict) -> LiveTicketClaims:
             controls=dict(data.get("controls") or {}),
         )
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
-        raise TicketError("ticket_malformed", "the live ticket's claims are incomplete") from exc
+        raise TicketError(
+            "the live ticket's claims are incomplete", code="ticket_malformed"
+        ) from exc
