@@ -10,7 +10,7 @@ to a node (`signalling.py`); the node (`node.py`) calls `live_session_admit`, th
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -51,6 +51,9 @@ def _reference_portrait(identity):
     return portrait
 
 
+LIVE_NOT_ALLOWED = "The person's consent does not allow live sessions."
+
+
 def live_session_create(
     *, requester, identity, purpose: str, controls, max_duration_s: int | None = None
 ) -> LiveSession:
@@ -62,8 +65,20 @@ def live_session_create(
     portrait = _reference_portrait(identity)
     now = timezone.now()
     grant = grant_active_for(identity=identity, requester=requester, purpose=purpose)
+    if grant is not None and not grant.allow_live:
+        # Live use is its own yes from the owner (off by default), refused before the policy.
+        audit_record(
+            action=AuditAction.POLICY_DECIDED,
+            outcome="denied",
+            actor=requester,
+            subject_type="identity",
+            subject_id=identity.pk,
+            reason=LIVE_NOT_ALLOWED,
+            details={"identity_id": identity.pk, "purpose": purpose, "mode": "live"},
+        )
+        raise ApplicationError("live_not_allowed", LIVE_NOT_ALLOWED, status_code=403)
     # Unless asked for less, a session may run as long as both the grant and the node allow.
-    default = min(_max_seconds(), grant.max_clip_seconds) if grant else _max_seconds()
+    default = min(_max_seconds(), grant.max_live_seconds) if grant else _max_seconds()
     seconds = int(max_duration_s or default)
     if not 1 <= seconds <= _max_seconds():
         raise ApplicationError(
@@ -79,7 +94,12 @@ def live_session_create(
             organisation_id=requester.organisation_id,
         ),
         identity=identity_policy_facts(identity=identity),
-        grant=grant_policy_facts(grant=grant) if grant is not None else None,
+        # The grant's live limit stands for its clip limit: the policy checks one length.
+        grant=replace(
+            grant_policy_facts(grant=grant), max_clip_seconds=float(grant.max_live_seconds)
+        )
+        if grant is not None
+        else None,
         purpose=purpose,
         # The longest the session may run stands for the clip length the grant limits.
         audio_seconds=float(seconds),

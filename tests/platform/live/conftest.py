@@ -31,7 +31,11 @@ def live_speech_wav(tmp_path_factory):
 
 @pytest.fixture
 def live_grant(identity, owner, requester):  # noqa: F811 - the re-exported fixture
-    """An active grant naming `requester` for personal use, 60 s, no download."""
+    """An active grant naming `requester` for personal use, live allowed up to 60 s."""
+    return grant_for(identity, owner, requester, allow_live=True)
+
+
+def grant_for(identity, owner, requester, *, allow_live: bool):  # noqa: F811
     from django.utils import timezone
 
     from consent.scope import GrantScope
@@ -47,6 +51,8 @@ def live_grant(identity, owner, requester):  # noqa: F811 - the re-exported fixt
             max_clip_seconds=60,
             allowed_emotions=["neutral"],
             allow_download=False,
+            allow_live=allow_live,
+            max_live_seconds=60,
             expires_at=timezone.now() + timedelta(days=30),
         ),
     )
