@@ -101,14 +101,14 @@ class Received:
     walls: list[float] = field(default_factory=list)
 
 
-async def _receive(track, received: Received) -> None:
+async def _receive(track, received: Received, done: asyncio.Event) -> None:
     try:
         while True:
             frame = await track.recv()
             received.walls.append(time.perf_counter())
             received.rtp.append(int(frame.pts))
     except MediaStreamError:
-        return
+        done.set()  # the node ended the stream (revocation, its own limit)
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -134,11 +134,25 @@ async def run_session(
     pc.addTransceiver("video", direction="recvonly")
     received = Received()
     tasks: list[asyncio.Task] = []
+    # The session is over for the client when its file has been sent, or when the node ends it
+    # (then the sender stops pulling audio and the file never "ends").
+    done = asyncio.Event()
 
     @pc.on("track")
     def on_track(track) -> None:
         if track.kind == "video":
-            tasks.append(asyncio.ensure_future(_receive(track, received)))
+            tasks.append(asyncio.ensure_future(_receive(track, received, done)))
+
+    @pc.on("connectionstatechange")
+    def on_state() -> None:
+        if pc.connectionState in ("failed", "closed"):
+            done.set()
+
+    async def file_sent() -> None:
+        await microphone.ended.wait()
+        done.set()
+
+    tasks.append(asyncio.ensure_future(file_sent()))
 
     try:
         await pc.setLocalDescription(await pc.createOffer())
@@ -155,7 +169,7 @@ async def run_session(
         )
         await pc.setRemoteDescription(RTCSessionDescription(**created["answer"]))
         try:
-            await asyncio.wait_for(microphone.ended.wait(), timeout=seconds)
+            await asyncio.wait_for(done.wait(), timeout=seconds)
         except TimeoutError:
             pass
         await asyncio.sleep(0.5)  # the frames still in flight for the last audio
