@@ -73,7 +73,7 @@ class GrantForm(forms.Form):
     allow_download = forms.BooleanField(required=False, label="Outputs may be downloaded")
     allow_live = forms.BooleanField(required=False, label="Live (real-time) sessions are allowed")
     max_live_seconds = forms.IntegerField(
-        min_value=1, initial=300, label="Longest live session (seconds)"
+        min_value=1, initial=300, required=False, label="Longest live session (seconds)"
     )
     expires_on = forms.DateField(
         initial=_default_expiry,
@@ -133,7 +133,8 @@ class GrantForm(forms.Form):
             allowed_emotions=data["allowed_emotions"],
             allow_download=data["allow_download"],
             allow_live=data["allow_live"],
-            max_live_seconds=data["max_live_seconds"],
+            # Left empty (live not asked about): the model's default.
+            max_live_seconds=data["max_live_seconds"] or 300,
             expires_at=min(expires_at, max_expiry),
         )
 
