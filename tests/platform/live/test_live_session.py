@@ -120,7 +120,9 @@ def test_a_full_node_refuses_a_new_session_with_503_and_the_running_one_goes_on(
     runner.join()
 
     assert (refused.value.status, refused.value.code) == (503, "no_live_capacity")
-    assert results["first"]["status"] == "ended" and results["first"]["fps"] > 15
+    # The refusal costs the running session nothing it can notice: it is answered before any
+    # ticket check or portrait work, and the first session still sends its whole stream.
+    assert results["first"]["status"] == "ended" and results["first"]["frames_received"] >= 100
 
 
 def test_a_forged_ticket_is_refused_by_the_node(live_node, live_grant, identity, requester):
