@@ -48,9 +48,8 @@ def test_a_grant_allows_no_live_session_unless_the_owner_says_so(identity, owner
 def test_a_session_under_a_grant_without_live_is_refused_and_audited(
     identity, owner, requester, api_token
 ):
-    from live.models import LiveSession
-
     from audit.models import AuditEvent
+    from live.models import LiveSession
 
     grant_for(identity, owner, requester, allow_live=False)
     answer = _ask(api_token, identity)
