@@ -7,7 +7,7 @@
   if (!root) return;
   const $ = (id) => document.getElementById(id);
   const status = (text) => { $("live-status").textContent = text; };
-  let pc = null, session = null, player = null;
+  let pc = null, session = null, player = null, stopping = false;
 
   async function microphone() {
     const file = $("live-audio").files[0];
@@ -42,6 +42,8 @@
         if (event.track.kind === "video") $("live-video").srcObject = new MediaStream([event.track]);
       };
       pc.onconnectionstatechange = () => {
+        // A stop we asked for reports its own outcome (published or why not) when it answers.
+        if (stopping) return;
         if (["failed", "closed", "disconnected"].includes(pc.connectionState)) status("Ended.");
       };
       await pc.setLocalDescription(await pc.createOffer());
@@ -69,6 +71,7 @@
 
   async function stop() {
     $("live-stop").disabled = true;
+    stopping = true;
     status("Stopping…");
     if (player) player.pause();
     try {
@@ -78,6 +81,7 @@
       status("Stop failed: " + error.message);
     }
     if (pc) pc.close();
+    stopping = false;
     $("live-start").disabled = false;
   }
 
