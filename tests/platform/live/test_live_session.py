@@ -19,15 +19,25 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def _run(live_server, token, identity, audio, **kwargs):
-    return asyncio.run(
-        run_session(
-            base_url=live_server.url,
-            token=token,
-            identity=identity.pk,
-            audio=str(audio),
-            **kwargs,
+    """The client on a thread of its own: Playwright's sync API (the browser journey) leaves an
+    event loop in the main thread, where asyncio.run refuses to start."""
+    result = {}
+
+    def client():
+        result["value"] = asyncio.run(
+            run_session(
+                base_url=live_server.url,
+                token=token,
+                identity=identity.pk,
+                audio=str(audio),
+                **kwargs,
+            )
         )
-    )
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    thread.join()
+    return result["value"]
 
 
 def test_a_client_gets_the_face_and_the_recording_is_published_and_identified(
@@ -122,7 +132,9 @@ def test_a_full_node_refuses_a_new_session_with_503_and_the_running_one_goes_on(
     assert (refused.value.status, refused.value.code) == (503, "no_live_capacity")
     # The refusal costs the running session nothing it can notice: it is answered before any
     # ticket check or portrait work, and the first session still sends its whole stream.
-    assert results["first"]["status"] == "ended" and results["first"]["frames_received"] >= 100
+    first = results["first"]
+    assert first["status"] == "ended" and first["frames_received"] >= 50
+    assert first["dropped_frames"] <= 2  # every frame the node sent arrived
 
 
 def test_a_forged_ticket_is_refused_by_the_node(live_node, live_grant, identity, requester):
