@@ -8,6 +8,9 @@ PIP := $(VENV)/bin/pip -q --disable-pip-version-check
 QUIET = > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The live node's signalling port (loopback: the web side forwards to it) and its sessions.
+LIVE_PORT ?= 8765
+LIVE_CAPACITY ?= 1
 
 # Debian packages: espeak-ng speaks the demo sample and the viseme training corpus; the tests also
 # need real Redis, PostgreSQL and Chromium.
@@ -73,9 +76,10 @@ prepare: install var-dirs
 # The product on its embedded defaults: SQLite + Celery's filesystem broker, web + one worker.
 # The worker embeds beat (-B): the job reaper and the audit checkpoint run on its schedule.
 run: prepare
-	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops the web server and the worker)"
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops the web server, the worker and the live node)"
 	@trap 'kill $$(jobs -p) 2>/dev/null; wait; exit 0' INT TERM; \
 	$(VENV)/bin/celery --workdir platform -A config worker -B --loglevel INFO --concurrency 1 & \
+	$(PY) manage.py live_node --host 127.0.0.1 --port $(LIVE_PORT) --capacity $(LIVE_CAPACITY) & \
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c platform/config/gunicorn_conf.py --access-logfile - & \
 	wait
 

@@ -224,3 +224,157 @@ def _as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise TicketError("times must be timezone-aware", code="ticket_invalid_claims")
     return moment.astimezone(UTC)
+
+
+# Live tickets: one per live session, checked by the live node before the first frame. A live
+# session has no audio file to hash (the audio is the requester speaking), so the ticket binds
+# what exists when the policy decides (session, identity, consent version, portrait) and adds
+# the session's longest duration, which the node enforces.
+LIVE_TICKET_TYPE = "live-ticket+jws"
+LIVE_TICKET_LIFETIME = timedelta(minutes=2)  # from decision to the node accepting the offer
+MAX_LIVE_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class LiveTicketClaims:
+    """What a live ticket asserts. Times are UTC; the portrait hash is lowercase hex SHA-256."""
+
+    session_id: str
+    identity_id: int
+    grant_id: int
+    grant_version: int  # the consent version the policy saw; the node re-checks it each second
+    requester_id: int
+    portrait_sha256: str
+    decision_id: str
+    policy_version: str
+    max_duration_s: int
+    issued_at: datetime
+    expires_at: datetime
+    controls: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LiveTicket(LiveTicketClaims):
+    """A live ticket whose signature, expiry and session have been checked."""
+
+    key_id: str = ""
+
+
+def live_ticket_claims(
+    *,
+    session_id: str,
+    identity_id: int,
+    grant_id: int,
+    grant_version: int,
+    requester_id: int,
+    portrait_sha256: str,
+    decision_id: str,
+    policy_version: str,
+    max_duration_s: int,
+    controls: dict,
+    now: datetime,
+    lifetime: timedelta = LIVE_TICKET_LIFETIME,
+) -> LiveTicketClaims:
+    """Claims for a live ticket issued `now`, to be redeemed at a node within `lifetime`."""
+    now = _as_utc(now).replace(microsecond=0)
+    return LiveTicketClaims(
+        session_id=str(session_id),
+        identity_id=identity_id,
+        grant_id=grant_id,
+        grant_version=grant_version,
+        requester_id=requester_id,
+        portrait_sha256=portrait_sha256.lower(),
+        decision_id=decision_id,
+        policy_version=policy_version,
+        max_duration_s=int(max_duration_s),
+        issued_at=now,
+        expires_at=now + lifetime,
+        controls=dict(controls),
+    )
+
+
+def issue_live_ticket(claims: LiveTicketClaims, private_key: Ed25519PrivateKey, key_id: str) -> str:
+    """Sign live `claims` into a compact JWS string. Raises TicketError on impossible claims."""
+    if not _SHA256_HEX.match(claims.portrait_sha256):
+        raise TicketError(
+            "portrait_sha256 must be 64 lowercase hex digits", code="ticket_invalid_claims"
+        )
+    if not claims.session_id:
+        raise TicketError("session id is required", code="ticket_invalid_claims")
+    if not 0 < claims.max_duration_s <= MAX_LIVE_SECONDS:
+        raise TicketError(
+            f"max_duration_s must be in 1..{MAX_LIVE_SECONDS}", code="ticket_invalid_claims"
+        )
+    lifetime = _as_utc(claims.expires_at) - _as_utc(claims.issued_at)
+    if lifetime <= timedelta(0) or lifetime > MAX_LIFETIME:
+        raise TicketError("live ticket lifetime is out of range", code="ticket_invalid_claims")
+    if not key_id or not key_id.isalnum():
+        raise TicketError(
+            "key id must be a non-empty alphanumeric string", code="ticket_invalid_claims"
+        )
+    header = {"alg": "EdDSA", "typ": LIVE_TICKET_TYPE, "kid": key_id}
+    payload = asdict(claims)
+    payload["issued_at"] = int(_as_utc(claims.issued_at).timestamp())
+    payload["expires_at"] = int(_as_utc(claims.expires_at).timestamp())
+    signing_input = _b64(_canonical(header)) + "." + _b64(_canonical(payload))
+    return signing_input + "." + _b64(private_key.sign(signing_input.encode("ascii")))
+
+
+def verify_live_ticket(
+    token: str,
+    public_key_for: Callable[[str], Ed25519PublicKey | None],
+    *,
+    session_id: str,
+    now: datetime,
+) -> LiveTicket:
+    """Check the live ticket's type, signature, validity window and session; return its claims.
+
+    A generation ticket is refused here (another `typ`), and a live ticket by `verify_ticket`.
+    Raises TicketError with a code naming the first failed check.
+    """
+    header, payload, signing_input, signature = _split(token)
+    if header.get("alg") != "EdDSA" or header.get("typ") != LIVE_TICKET_TYPE:
+        raise TicketError("not an EdDSA live ticket", code="ticket_malformed")
+    key_id = header.get("kid")
+    key = public_key_for(key_id) if isinstance(key_id, str) and key_id.isalnum() else None
+    if key is None:
+        raise TicketError("the ticket was signed with an unknown key", code="ticket_unknown_key")
+    try:
+        key.verify(signature, signing_input)
+    except InvalidSignature as exc:
+        raise TicketError(
+            "the ticket's signature is not valid", code="ticket_bad_signature"
+        ) from exc
+    claims = _live_claims_from_json(payload)
+    now = _as_utc(now)
+    if now >= claims.expires_at:
+        raise TicketError("the live ticket has expired", code="ticket_expired")
+    if now + CLOCK_SKEW < claims.issued_at:
+        raise TicketError("the live ticket is not valid yet", code="ticket_not_yet_valid")
+    if claims.session_id != str(session_id):
+        raise TicketError(
+            "the ticket was issued for another session", code="ticket_session_mismatch"
+        )
+    return LiveTicket(**asdict(claims), key_id=key_id)
+
+
+def _live_claims_from_json(data: dict) -> LiveTicketClaims:
+    try:
+        return LiveTicketClaims(
+            session_id=str(data["session_id"]),
+            identity_id=int(data["identity_id"]),
+            grant_id=int(data["grant_id"]),
+            grant_version=int(data["grant_version"]),
+            requester_id=int(data["requester_id"]),
+            portrait_sha256=str(data["portrait_sha256"]),
+            decision_id=str(data["decision_id"]),
+            policy_version=str(data["policy_version"]),
+            max_duration_s=int(data["max_duration_s"]),
+            issued_at=datetime.fromtimestamp(int(data["issued_at"]), UTC),
+            expires_at=datetime.fromtimestamp(int(data["expires_at"]), UTC),
+            controls=dict(data.get("controls") or {}),
+        )
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise TicketError(
+            "the live ticket's claims are incomplete", code="ticket_malformed"
+        ) from exc

@@ -59,6 +59,12 @@ class AuditAction(StrEnum):
     JOB_PUBLISHED = "job.published"
     JOB_MEDIA_ERASED = "job.media_erased"
 
+    # --- live sessions: real-time streams on a live node ----------------------------------------
+    LIVE_STARTED = "live.started"
+    LIVE_ENDED = "live.ended"  # published: signed, registered, among the requester's videos
+    LIVE_TERMINATED = "live.terminated"  # consent revoked mid-stream: nothing published
+    LIVE_FAILED = "live.failed"
+
     # --- detection -----------------------------------------------------------------------------
     DETECTION_CHECKED = "detection.checked"
 

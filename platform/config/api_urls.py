@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("jobs.api_urls")),
     path("", include("detection.api_urls")),
     path("", include("audit.api_urls")),
+    path("", include("live.api_urls")),
 ]

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "consent",
     "jobs",
     "detection",
+    "live",
 ]
 
 MIDDLEWARE = [

@@ -17,6 +17,7 @@ urlpatterns = [
     path("consent/", include("consent.urls")),
     path("consent/", include("jobs.owner_urls")),
     path("jobs/", include("jobs.urls")),
+    path("live/", include("live.urls")),
     path("detect/", include("detection.urls")),
     path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),

@@ -71,6 +71,10 @@ class GrantForm(forms.Form):
         initial=["neutral"],
     )
     allow_download = forms.BooleanField(required=False, label="Outputs may be downloaded")
+    allow_live = forms.BooleanField(required=False, label="Live (real-time) sessions are allowed")
+    max_live_seconds = forms.IntegerField(
+        min_value=1, initial=300, required=False, label="Longest live session (seconds)"
+    )
     expires_on = forms.DateField(
         initial=_default_expiry,
         widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
@@ -128,6 +132,9 @@ class GrantForm(forms.Form):
             max_clip_seconds=data["max_clip_seconds"],
             allowed_emotions=data["allowed_emotions"],
             allow_download=data["allow_download"],
+            allow_live=data["allow_live"],
+            # Left empty (live not asked about): the model's default.
+            max_live_seconds=data["max_live_seconds"] or 300,
             expires_at=min(expires_at, max_expiry),
         )
 
@@ -140,6 +147,8 @@ class GrantForm(forms.Form):
             "max_clip_seconds": grant.max_clip_seconds,
             "allowed_emotions": grant.allowed_emotions,
             "allow_download": grant.allow_download,
+            "allow_live": grant.allow_live,
+            "max_live_seconds": grant.max_live_seconds,
             "expires_on": grant.expires_at.date(),
         }
 

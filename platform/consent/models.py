@@ -157,6 +157,9 @@ class ConsentGrant(models.Model):
     max_clip_seconds = models.PositiveIntegerField(default=60)
     allowed_emotions = models.JSONField(default=list)
     allow_download = models.BooleanField(default=False)
+    # Live sessions (real-time WebRTC) need their own yes from the owner, and their own limit.
+    allow_live = models.BooleanField(default=False)
+    max_live_seconds = models.PositiveIntegerField(default=300)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -14,6 +14,7 @@ from accounts.models import Organisation, Role, User
 from core.errors import ApplicationError
 from generator.config import EMOTIONS
 from policy.purposes import PURPOSES
+from policy.tickets import MAX_LIVE_SECONDS
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class GrantScope:
     max_clip_seconds: int
     allowed_emotions: tuple[str, ...]  # from generator.config.EMOTIONS
     allow_download: bool = False
+    allow_live: bool = False  # real-time sessions: off unless the owner says yes
+    max_live_seconds: int = 300
     expires_at: datetime | None = None  # None: CONSENT_GRANT_DEFAULT_DAYS from now
 
     def __post_init__(self) -> None:
@@ -57,6 +60,11 @@ def grant_scope_clean(scope: GrantScope) -> GrantScope:
         raise ApplicationError(
             "invalid_clip_length", f"The longest clip must be between 1 and {limit} seconds."
         )
+    if not 1 <= int(scope.max_live_seconds) <= MAX_LIVE_SECONDS:
+        raise ApplicationError(
+            "invalid_live_length",
+            f"The longest live session must be between 1 and {MAX_LIVE_SECONDS} seconds.",
+        )
     now = timezone.now()
     expires_at = scope.expires_at
     if expires_at is None:
@@ -72,5 +80,7 @@ def grant_scope_clean(scope: GrantScope) -> GrantScope:
         max_clip_seconds=int(scope.max_clip_seconds),
         allowed_emotions=tuple(emotions),
         allow_download=bool(scope.allow_download),
+        allow_live=bool(scope.allow_live),
+        max_live_seconds=int(scope.max_live_seconds),
         expires_at=expires_at,
     )

@@ -47,6 +47,8 @@ class GrantOutputSerializer(serializers.Serializer):
     max_clip_seconds = serializers.IntegerField()
     allowed_emotions = serializers.ListField(child=serializers.CharField())
     allow_download = serializers.BooleanField()
+    allow_live = serializers.BooleanField()
+    max_live_seconds = serializers.IntegerField()
     expires_at = serializers.DateTimeField()
     revoked_at = serializers.DateTimeField(allow_null=True)
     superseded_at = serializers.DateTimeField(allow_null=True)
@@ -121,6 +123,8 @@ class GrantScopeSerializer(serializers.Serializer):
     max_clip_seconds = serializers.IntegerField(min_value=1)
     allowed_emotions = serializers.ListField(child=serializers.ChoiceField(choices=EMOTIONS))
     allow_download = serializers.BooleanField(default=False)
+    allow_live = serializers.BooleanField(default=False)
+    max_live_seconds = serializers.IntegerField(min_value=1, default=300)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
     def validate(self, attrs):

@@ -268,6 +268,8 @@ def _grant_create(
         max_clip_seconds=scope.max_clip_seconds,
         allowed_emotions=list(scope.allowed_emotions),
         allow_download=scope.allow_download,
+        allow_live=scope.allow_live,
+        max_live_seconds=scope.max_live_seconds,
         expires_at=scope.expires_at,
     )
     if series is not None:
