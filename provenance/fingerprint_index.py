@@ -97,7 +97,8 @@ class PdqIndex:
             self._staged[self._staged_count : staged] = hashes
             self._staged_count = staged
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Hand the staged hashes to faiss (a search does it first; a loader may do it now)."""
         with self._lock:
             if self._staged_count:
                 self._index.add(self._staged[: self._staged_count])
@@ -114,7 +115,7 @@ class PdqIndex:
         if not hashes or not len(self):
             return PdqMatches(None, ())
         query = hashes_from_hex(hashes)  # (Q, 32)
-        self._flush()
+        self.flush()
         owners = self._owners
         radius = max(NEAR_DISTANCE, max_distance) + 1  # faiss keeps distances below it
         _, distances, rows = self._index.range_search(query, radius)  # (F,), (F,)
