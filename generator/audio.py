@@ -178,32 +178,6 @@ def rms_envelope(clip: AudioClip, fps: float) -> np.ndarray:
     return np.sqrt(np.maximum(energy, 0.0) / counts).astype(np.float32)  # (T,)
 
 
-# A frame is voiced when louder than -40 dBFS and within 26 dB of the clip's loud frames.
-VAD_ABSOLUTE_RMS = 10 ** (-40 / 20)
-VAD_RELATIVE = 10 ** (-26 / 20)
-VAD_HANGOVER_S = 0.08
-
-
-def voice_activity(clip: AudioClip, fps: float) -> np.ndarray:
-    """Per-frame speech/no-speech: (T,) bool from an energy gate with a short hangover.
-
-    The hangover keeps the gate open ~80 ms after speech so stop closures and word-final
-    consonants inside a phrase do not flicker to "silent".
-    """
-    envelope = rms_envelope(clip, fps)  # (T,)
-    if envelope.size == 0:
-        return np.zeros(0, dtype=bool)
-    reference = float(np.percentile(envelope, 95))
-    threshold = max(VAD_ABSOLUTE_RMS, VAD_RELATIVE * reference)
-    active = envelope > threshold
-    hangover = int(round(VAD_HANGOVER_S * fps))
-    if hangover > 0 and active.any():
-        # Extend every active run forward by `hangover` frames.
-        kernel = np.ones(hangover + 1, dtype=np.int32)
-        active = np.convolve(active.astype(np.int32), kernel)[: len(active)] > 0
-    return active
-
-
 def _resample(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
     frame.sample_rate = sample_rate

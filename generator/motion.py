@@ -206,13 +206,3 @@ class MotionModel:
         # Saccades take ~2 frames: a fast one-pole, not a jump, so the iris never teleports.
         self._gaze += 0.6 * (np.clip(target, -1.0, 1.0) - self._gaze)
         return self._gaze.astype(np.float32)
-
-
-def synthetic_mouth(frames: int, fps: float, *, syllable_hz: float = 4.0) -> np.ndarray:
-    """(T, 3) speech-like mouth rows for tests and benchmarks that need no audio model."""
-    t = np.arange(frames) / fps
-    jaw = np.clip(np.sin(2 * math.pi * syllable_hz * t), 0.0, None) * 0.8
-    jaw *= (np.sin(2 * math.pi * 0.25 * t) > -0.3).astype(np.float64)  # pauses
-    width = 0.5 + 0.2 * np.sin(2 * math.pi * 1.3 * t)
-    rounding = 0.3 * np.clip(np.sin(2 * math.pi * 0.9 * t), 0.0, None)
-    return np.stack([jaw, width, rounding], axis=1).astype(np.float32)

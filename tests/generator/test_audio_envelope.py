@@ -1,4 +1,4 @@
-"""frame_count, rms_envelope and voice_activity: one value per video frame, pauses detected."""
+"""frame_count and rms_envelope: one value per video frame."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from generator.audio import (
     frame_count,
     load_audio,
     rms_envelope,
-    voice_activity,
 )
 
 
@@ -43,22 +42,6 @@ def test_the_envelope_follows_a_tone_burst() -> None:
     envelope = rms_envelope(clip, 25)
     assert envelope[:25].max() == 0.0 and envelope[50:].max() == 0.0
     np.testing.assert_allclose(envelope[26:49], 0.5 / np.sqrt(2), rtol=0.02)
-
-
-def test_voice_activity_finds_the_pauses_between_phrases(speech_wav: Path) -> None:
-    clip = load_audio(speech_wav)
-    active = voice_activity(clip, 25)
-    assert active.dtype == bool and active.shape == (frame_count(clip.duration_s, 25),)
-    # The fixture speaks three phrases with ~600 ms breaks: exactly two silent gaps of at
-    # least 400 ms (10 frames) between voiced frames; short comma pauses do not count.
-    voiced = np.flatnonzero(active)
-    gaps = np.diff(voiced) - 1
-    assert int((gaps >= 10).sum()) == 2
-    assert 0.5 < active.mean() < 0.95
-
-
-def test_voice_activity_is_all_false_for_silence(silent_wav: Path) -> None:
-    assert not voice_activity(load_audio(silent_wav), 25).any()
 
 
 def test_clip_from_samples_resamples_and_downmixes() -> None:

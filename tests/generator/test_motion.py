@@ -7,10 +7,20 @@ import pytest
 
 from generator.config import Controls
 from generator.errors import GeneratorError
-from generator.motion import CHANNEL, MotionModel, synthetic_mouth
+from generator.motion import CHANNEL, MotionModel
 
 FPS = 25.0
 SILENCE = np.tile(np.array([[0.0, 0.5, 0.0]], np.float32), (int(60 * FPS), 1))  # 60 s
+
+
+def synthetic_mouth(frames: int, fps: float, *, syllable_hz: float = 4.0) -> np.ndarray:
+    """(T, 3) speech-like mouth rows (jaw, width, rounding), so motion is tested without audio."""
+    t = np.arange(frames) / fps
+    jaw = np.clip(np.sin(2 * np.pi * syllable_hz * t), 0.0, None) * 0.8
+    jaw *= (np.sin(2 * np.pi * 0.25 * t) > -0.3).astype(np.float64)  # pauses
+    width = 0.5 + 0.2 * np.sin(2 * np.pi * 1.3 * t)
+    rounding = 0.3 * np.clip(np.sin(2 * np.pi * 0.9 * t), 0.0, None)
+    return np.stack([jaw, width, rounding], axis=1).astype(np.float32)
 
 
 def _blinks(latents: np.ndarray, channel: str = "blink_right") -> int:
