@@ -57,15 +57,7 @@ class GenerationTicket(TicketClaims):
 def issue_ticket(claims: TicketClaims, private_key: Ed25519PrivateKey, key_id: str) -> str:
     """Sign `claims` into a compact JWS string. Raises TicketError on impossible claims."""
     _check_claims(claims)
-    if not key_id or not key_id.isalnum():
-        raise TicketError(
-            "key id must be a non-empty alphanumeric string", code="ticket_invalid_claims"
-        )
-    header = {"alg": "EdDSA", "typ": TICKET_TYPE, "kid": key_id}
-    payload = _claims_to_json(claims)
-    signing_input = _b64(_canonical(header)) + "." + _b64(_canonical(payload))
-    signature = private_key.sign(signing_input.encode("ascii"))
-    return signing_input + "." + _b64(signature)
+    return _signed(TICKET_TYPE, _claims_to_json(claims), private_key, key_id)
 
 
 def verify_ticket(
@@ -82,25 +74,9 @@ def verify_ticket(
     `public_key_for(key_id)` returns the issuer's public key, or None for an unknown key.
     Raises TicketError with a code naming the first failed check.
     """
-    header, payload, signing_input, signature = _split(token)
-    if header.get("alg") != "EdDSA" or header.get("typ") != TICKET_TYPE:
-        raise TicketError("not an EdDSA generation ticket", code="ticket_malformed")
-    key_id = header.get("kid")
-    key = public_key_for(key_id) if isinstance(key_id, str) and key_id.isalnum() else None
-    if key is None:
-        raise TicketError("the ticket was signed with an unknown key", code="ticket_unknown_key")
-    try:
-        key.verify(signature, signing_input)
-    except InvalidSignature as exc:
-        raise TicketError(
-            "the ticket's signature is not valid", code="ticket_bad_signature"
-        ) from exc
+    payload, key_id = _verified_payload(token, TICKET_TYPE, "generation", public_key_for)
     claims = _claims_from_json(payload)
-    now = _as_utc(now)
-    if now >= claims.expires_at:
-        raise TicketError("the generation ticket has expired", code="ticket_expired")
-    if now + CLOCK_SKEW < claims.issued_at:
-        raise TicketError("the generation ticket is not valid yet", code="ticket_not_yet_valid")
+    _check_window(claims.issued_at, claims.expires_at, now, "generation")
     if claims.job_id != str(job_id):
         raise TicketError("the ticket was issued for another job", code="ticket_job_mismatch")
     if claims.portrait_sha256 != portrait_sha256.lower():
@@ -308,16 +284,10 @@ def issue_live_ticket(claims: LiveTicketClaims, private_key: Ed25519PrivateKey, 
     lifetime = _as_utc(claims.expires_at) - _as_utc(claims.issued_at)
     if lifetime <= timedelta(0) or lifetime > MAX_LIFETIME:
         raise TicketError("live ticket lifetime is out of range", code="ticket_invalid_claims")
-    if not key_id or not key_id.isalnum():
-        raise TicketError(
-            "key id must be a non-empty alphanumeric string", code="ticket_invalid_claims"
-        )
-    header = {"alg": "EdDSA", "typ": LIVE_TICKET_TYPE, "kid": key_id}
     payload = asdict(claims)
     payload["issued_at"] = int(_as_utc(claims.issued_at).timestamp())
     payload["expires_at"] = int(_as_utc(claims.expires_at).timestamp())
-    signing_input = _b64(_canonical(header)) + "." + _b64(_canonical(payload))
-    return signing_input + "." + _b64(private_key.sign(signing_input.encode("ascii")))
+    return _signed(LIVE_TICKET_TYPE, payload, private_key, key_id)
 
 
 def verify_live_ticket(
@@ -332,25 +302,9 @@ def verify_live_ticket(
     A generation ticket is refused here (another `typ`), and a live ticket by `verify_ticket`.
     Raises TicketError with a code naming the first failed check.
     """
-    header, payload, signing_input, signature = _split(token)
-    if header.get("alg") != "EdDSA" or header.get("typ") != LIVE_TICKET_TYPE:
-        raise TicketError("not an EdDSA live ticket", code="ticket_malformed")
-    key_id = header.get("kid")
-    key = public_key_for(key_id) if isinstance(key_id, str) and key_id.isalnum() else None
-    if key is None:
-        raise TicketError("the ticket was signed with an unknown key", code="ticket_unknown_key")
-    try:
-        key.verify(signature, signing_input)
-    except InvalidSignature as exc:
-        raise TicketError(
-            "the ticket's signature is not valid", code="ticket_bad_signature"
-        ) from exc
+    payload, key_id = _verified_payload(token, LIVE_TICKET_TYPE, "live", public_key_for)
     claims = _live_claims_from_json(payload)
-    now = _as_utc(now)
-    if now >= claims.expires_at:
-        raise TicketError("the live ticket has expired", code="ticket_expired")
-    if now + CLOCK_SKEW < claims.issued_at:
-        raise TicketError("the live ticket is not valid yet", code="ticket_not_yet_valid")
+    _check_window(claims.issued_at, claims.expires_at, now, "live")
     if claims.session_id != str(session_id):
         raise TicketError(
             "the ticket was issued for another session", code="ticket_session_mismatch"
@@ -378,3 +332,42 @@ def _live_claims_from_json(data: dict) -> LiveTicketClaims:
         raise TicketError(
             "the live ticket's claims are incomplete", code="ticket_malformed"
         ) from exc
+
+
+def _signed(typ: str, payload: dict, private_key: Ed25519PrivateKey, key_id: str) -> str:
+    """A compact JWS of `payload` with header typ `typ`: one signing path for both tickets."""
+    if not key_id or not key_id.isalnum():
+        raise TicketError(
+            "key id must be a non-empty alphanumeric string", code="ticket_invalid_claims"
+        )
+    header = {"alg": "EdDSA", "typ": typ, "kid": key_id}
+    signing_input = _b64(_canonical(header)) + "." + _b64(_canonical(payload))
+    return signing_input + "." + _b64(private_key.sign(signing_input.encode("ascii")))
+
+
+def _verified_payload(
+    token: str, typ: str, kind: str, public_key_for: Callable[[str], Ed25519PublicKey | None]
+) -> tuple[dict, str]:
+    """(payload, key id) of a ticket of type `typ` whose signature checks out."""
+    header, payload, signing_input, signature = _split(token)
+    if header.get("alg") != "EdDSA" or header.get("typ") != typ:
+        raise TicketError(f"not an EdDSA {kind} ticket", code="ticket_malformed")
+    key_id = header.get("kid")
+    key = public_key_for(key_id) if isinstance(key_id, str) and key_id.isalnum() else None
+    if key is None:
+        raise TicketError("the ticket was signed with an unknown key", code="ticket_unknown_key")
+    try:
+        key.verify(signature, signing_input)
+    except InvalidSignature as exc:
+        raise TicketError(
+            "the ticket's signature is not valid", code="ticket_bad_signature"
+        ) from exc
+    return payload, key_id
+
+
+def _check_window(issued_at: datetime, expires_at: datetime, now: datetime, kind: str) -> None:
+    now = _as_utc(now)
+    if now >= expires_at:
+        raise TicketError(f"the {kind} ticket has expired", code="ticket_expired")
+    if now + CLOCK_SKEW < issued_at:
+        raise TicketError(f"the {kind} ticket is not valid yet", code="ticket_not_yet_valid")
