@@ -1,10 +1,13 @@
 """The end of a job: `job_finish` puts a row in a final state, `job_fail` ends a run that
-could not publish. Submission, the run, the reaper, revocation and erasure all end jobs here."""
+could not publish, `output_record_save` registers what one did publish. Submission, the run, the
+reaper, revocation, erasure and live sessions all end jobs here."""
 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,7 +16,7 @@ from audit.services import audit_record
 
 from . import inputs
 from .errors import JobRefusedError
-from .models import GenerationJob, JobStage, JobStatus
+from .models import GenerationJob, JobStage, JobStatus, OutputRecord
 
 
 def job_finish(job: GenerationJob, *, status: str, code: str, reason: str, now) -> None:
@@ -74,3 +77,29 @@ def job_fail(*, job: GenerationJob, error: JobRefusedError) -> None:
             reason=error.message,
             details={"job_id": job.pk, "code": error.code, "identity_id": job.identity_id},
         )
+
+
+def output_record_save(*, job: GenerationJob, published, published_at) -> OutputRecord:
+    """The registry entry for a signed output of `job` (a `provenance.publish` result): what
+    detection, downloads and erasure read. Offline runs and live recordings both register here."""
+    record = OutputRecord(
+        job=job,
+        file_path=str(
+            Path(published.path).resolve().relative_to(Path(settings.MEDIA_ROOT).resolve())
+        ),
+        file_sha256=published.file_sha256,
+        payload_hex=published.payload_hex,
+        manifest_id=published.manifest_id,
+        fingerprints=list(published.fingerprints),
+        frames=published.frames,
+        duration_s=published.duration_s,
+        identity_id=job.identity_id,
+        requester_id=job.requester_id,
+        grant_id=job.grant_id,
+        consent_version=job.grant.version,
+        decision_id=job.decision_id,
+        published_at=published_at,
+    )
+    record.full_clean(exclude=["job"])
+    record.save(force_insert=True)
+    return record

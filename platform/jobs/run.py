@@ -13,7 +13,6 @@ import shutil
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -41,7 +40,7 @@ from provenance.watermark import mark_appearance
 from . import inputs
 from .controls import controls_from
 from .errors import JobRefusedError
-from .finish import job_fail, job_finish
+from .finish import job_fail, job_finish, output_record_save
 from .models import GenerationJob, JobStage, JobStatus, OutputRecord
 from .progress import JobCancelledError, ProgressWriter
 
@@ -285,24 +284,7 @@ def _record_output(job: GenerationJob, published, outcome: RunOutcome) -> Output
         raise JobCancelledError(f"job {job.pk} was taken from this attempt")
     _consent_still_holds(job)
     now = timezone.now()
-    record = OutputRecord(
-        job=fresh,
-        file_path=_relative_media(published.path),
-        file_sha256=published.file_sha256,
-        payload_hex=published.payload_hex,
-        manifest_id=published.manifest_id,
-        fingerprints=list(published.fingerprints),
-        frames=published.frames,
-        duration_s=published.duration_s,
-        identity_id=fresh.identity_id,
-        requester_id=fresh.requester_id,
-        grant=fresh.grant,
-        consent_version=fresh.grant.version,
-        decision_id=fresh.decision_id,
-        published_at=now,
-    )
-    record.full_clean(exclude=["job"])
-    record.save(force_insert=True)
+    record = output_record_save(job=fresh, published=published, published_at=now)
     fresh.frames_done = published.frames
     fresh.timings = {
         "analyse_ms": outcome.analyse_ms,
@@ -327,8 +309,3 @@ def _record_output(job: GenerationJob, published, outcome: RunOutcome) -> Output
         },
     )
     return record
-
-
-def _relative_media(path: str) -> str:
-    root = Path(settings.MEDIA_ROOT).resolve()
-    return str(Path(path).resolve().relative_to(root))

@@ -25,6 +25,7 @@ from core.errors import ApplicationError
 from core.keys import c2pa_signing_identity, public_key, secret_bytes, signing_key
 from generator.config import Controls
 from jobs.controls import controls_as_dict, controls_from
+from jobs.finish import output_record_save
 from jobs.models import GenerationJob, JobStage, JobStatus, OutputRecord
 from jobs.services import PolicyDenied
 from policy.decisions import DecisionContext, PolicyLimits, RequesterFacts, decide
@@ -444,22 +445,7 @@ def live_session_publish(*, session_id: str, published, timings: dict) -> Output
     if job.status != JobStatus.RUNNING or session.is_final:
         raise ApplicationError("consent_revoked", TERMINATED_BY_REVOCATION)
     now = timezone.now()
-    record = OutputRecord.objects.create(
-        job=job,
-        file_path=str(Path(published.path).relative_to(settings.MEDIA_ROOT)),
-        file_sha256=published.file_sha256,
-        payload_hex=published.payload_hex,
-        manifest_id=published.manifest_id,
-        fingerprints=list(published.fingerprints),
-        frames=published.frames,
-        duration_s=published.duration_s,
-        identity_id=job.identity_id,
-        requester_id=job.requester_id,
-        grant_id=job.grant_id,
-        consent_version=job.grant.version,
-        decision_id=job.decision_id,
-        published_at=now,
-    )
+    record = output_record_save(job=job, published=published, published_at=now)
     job.status, job.stage, job.progress = JobStatus.DONE, JobStage.DONE, 1.0
     job.frames_total = job.frames_done = published.frames
     job.audio_seconds = published.duration_s
