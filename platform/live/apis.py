@@ -13,6 +13,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from consent.models import Identity
 from core.errors import ApplicationError
 from generator.config import EMOTIONS
 from jobs.apis import IsApprovedRequester
@@ -68,8 +69,6 @@ class LiveSessionCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: dict})
     def post(self, request):
-        from consent.models import Identity
-
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

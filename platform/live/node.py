@@ -34,6 +34,13 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from django.db import close_old_connections
 
 from core.errors import ApplicationError
+from core.keys import secret_bytes
+from generator.face_analysis import analyse_portrait, load_image
+from generator.live import LiveRenderer
+from generator.pipeline import load_models
+from jobs.controls import controls_from
+from provenance.errors import ProvenanceError
+from provenance.live_marking import LiveMarking, LiveRecording, publish_recording
 
 from . import services
 
@@ -94,9 +101,6 @@ class NodeSession:
     """One live session on this node, from the admitted offer to publish or termination."""
 
     def __init__(self, node: LiveNode, admission: services.LiveAdmission, prepared) -> None:
-        from generator.live import LiveRenderer
-        from provenance.live_marking import LiveRecording
-
         analysis, marking, controls = prepared
         self.node = node
         self.admission = admission
@@ -207,9 +211,6 @@ class NodeSession:
 
     def _publish(self, timings: dict) -> str:
         """On the session's worker: replay, check, sign, register; or fail leaving nothing."""
-        from provenance.errors import ProvenanceError
-        from provenance.live_marking import publish_recording
-
         close_old_connections()
         out = None
         try:
@@ -276,11 +277,6 @@ def _db(function, **kwargs):
 
 def _prepare(admission: services.LiveAdmission):
     """Portrait analysis and the appearance marked with the session's payload (setup)."""
-    from core.keys import secret_bytes
-    from generator.face_analysis import analyse_portrait, load_image
-    from jobs.controls import controls_from
-    from provenance.live_marking import LiveMarking
-
     analysis = analyse_portrait(load_image(admission.portrait_path))
     marking = LiveMarking.prepare(analysis.aligned, admission.record_id, secret_bytes("watermark"))
     return analysis, marking, controls_from(admission.controls)
@@ -311,8 +307,6 @@ class LiveNode:
         return f"http://{host}:{port}"
 
     def start(self) -> LiveNode:
-        from generator.pipeline import load_models
-
         load_models()  # once, so no session pays for loading in its setup
         self._loop_thread.start()
         self._http_thread.start()

@@ -21,6 +21,13 @@ from django.utils import timezone
 from accounts.selectors import requester_is_approved
 from audit.actions import AuditAction
 from audit.services import audit_record
+from consent.models import ConsentGrant
+from consent.selectors import (
+    grant_active_for,
+    grant_policy_facts,
+    identity_policy_facts,
+    receipt_for_grant,
+)
 from core.errors import ApplicationError
 from core.keys import c2pa_signing_identity, public_key, secret_bytes, signing_key
 from generator.config import Controls
@@ -31,6 +38,7 @@ from jobs.services import PolicyDenied
 from policy.decisions import DecisionContext, PolicyLimits, RequesterFacts, decide
 from policy.errors import TicketError
 from policy.tickets import issue_live_ticket, live_ticket_claims, verify_live_ticket
+from provenance.manifest import Ingredient, ManifestInfo
 
 from .models import LiveNode, LiveSession, LiveStatus
 
@@ -60,8 +68,6 @@ def live_session_create(
 ) -> LiveSession:
     """Ask for a live session: the policy decides as for a job; on allow, a job row, a session
     and a signed live ticket. Raises PolicyDenied or ApplicationError."""
-    from consent.selectors import grant_active_for, grant_policy_facts, identity_policy_facts
-
     controls: Controls = controls_from(controls)
     portrait = _reference_portrait(identity)
     now = timezone.now()
@@ -301,8 +307,6 @@ def _uuid(value: str) -> uuid.UUID | None:
 
 def _consent_gone(job: GenerationJob, grant_version: int) -> str:
     """Why the consent behind `job` no longer holds ('' while it does)."""
-    from consent.models import ConsentGrant
-
     grant = ConsentGrant.objects.get(pk=job.grant_id)
     if grant.revoked_at is not None or not grant.is_active():
         return "The person withdrew their consent."
@@ -412,9 +416,6 @@ def live_output_dir(record_id: int) -> Path:
 
 def live_publish_context(*, session_id: str):
     """(manifest info, signer, watermark key, consent re-check) for publishing a recording."""
-    from consent.selectors import receipt_for_grant
-    from provenance.manifest import Ingredient, ManifestInfo
-
     session = LiveSession.objects.select_related("job", "job__grant").get(
         public_id=_uuid(session_id)
     )
