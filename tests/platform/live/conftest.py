@@ -35,7 +35,8 @@ def live_grant(identity, owner, requester):  # noqa: F811 - the re-exported fixt
     return grant_for(identity, owner, requester, allow_live=True)
 
 
-def grant_for(identity, owner, requester, *, allow_live: bool):  # noqa: F811
+def grant_for(identity, owner, requester, *, allow_live: bool, seconds: int = 60):  # noqa: F811
+    """A grant naming `requester` for personal use; clips and live sessions up to `seconds`."""
     from django.utils import timezone
 
     from consent.scope import GrantScope
@@ -48,11 +49,11 @@ def grant_for(identity, owner, requester, *, allow_live: bool):  # noqa: F811
             requesters=[requester],
             organisations=[],
             purposes=["personal"],
-            max_clip_seconds=60,
+            max_clip_seconds=seconds,
             allowed_emotions=["neutral"],
             allow_download=False,
             allow_live=allow_live,
-            max_live_seconds=60,
+            max_live_seconds=seconds,
             expires_at=timezone.now() + timedelta(days=30),
         ),
     )

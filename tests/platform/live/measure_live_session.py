@@ -14,13 +14,13 @@ import json
 import os
 import subprocess
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.platform.jobs.conftest import espeak_wav
 
+from .conftest import grant_for
 from .test_live_session import _run
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -50,27 +50,9 @@ LINES = [
 def test_one_live_session_of_sixty_seconds(
     live_server, live_node, identity, owner, requester, tmp_path
 ):
-    from django.utils import timezone
     from knox.models import AuthToken
 
-    from consent.scope import GrantScope
-    from consent.services import consent_grant
-
-    consent_grant(
-        identity=identity,
-        owner=owner,
-        scope=GrantScope(
-            requesters=[requester],
-            organisations=[],
-            purposes=["personal"],
-            max_clip_seconds=120,
-            allowed_emotions=["neutral"],
-            allow_download=False,
-            allow_live=True,
-            max_live_seconds=120,
-            expires_at=timezone.now() + timedelta(days=1),
-        ),
-    )
+    grant_for(identity, owner, requester, allow_live=True, seconds=120)
     _, token = AuthToken.objects.create(user=requester)
     audio = espeak_wav(tmp_path / "speech.wav", " ".join(LINES))
     # An idle worker beside the web server and the node, as `make run` has, on a broker folder
