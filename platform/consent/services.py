@@ -41,7 +41,9 @@ from generator.face_analysis import analyse_portrait, descriptor_distance, load_
 def _require_owner(identity: Identity, owner: User) -> None:
     if identity.owner_id != owner.pk or not owner.has_role(Role.OWNER):
         raise ApplicationError(
-            "not_your_identity", "Only the owner can do this for their identity.", status_code=403
+            "Only the owner can do this for their identity.",
+            code="not_your_identity",
+            status_code=403,
         )
 
 
@@ -52,11 +54,13 @@ def _require_owner(identity: Identity, owner: User) -> None:
 def identity_create(*, owner: User, display_name: str) -> Identity:
     if not owner.has_role(Role.OWNER):
         raise ApplicationError(
-            "not_an_owner", "Only portrait owners can add an identity.", status_code=403
+            "Only portrait owners can add an identity.", code="not_an_owner", status_code=403
         )
     name = display_name.strip()
     if not name or len(name) > 150:
-        raise ApplicationError("invalid_name", "Give the name you are known by (1-150 characters).")
+        raise ApplicationError(
+            "Give the name you are known by (1-150 characters).", code="invalid_name"
+        )
     identity = Identity(owner=owner, display_name=name)
     identity.full_clean()
     identity.save()
@@ -80,13 +84,13 @@ def portrait_enrol(
     identity = Identity.objects.get(pk=identity.pk)  # the caller's copy may be stale
     if identity.biometrics_deleted:
         raise ApplicationError(
-            "biometrics_deleted",
             "You deleted this identity's biometric data; create a new identity to enrol again.",
+            code="biometrics_deleted",
         )
     if len(data) > settings.CONSENT_PORTRAIT_MAX_BYTES:
         raise ApplicationError(
-            "portrait_too_large",
             f"The portrait is over {settings.CONSENT_PORTRAIT_MAX_BYTES // 2**20} MB.",
+            code="portrait_too_large",
         )
     try:
         image = load_image(data, max_pixels=RenderConfig().max_pixels)  # (H, W, 3)
@@ -141,14 +145,16 @@ def _portrait_store(
 ) -> ReferencePortrait:
     identity = Identity.objects.select_for_update().get(pk=identity.pk)
     if identity.biometrics_deleted:
-        raise ApplicationError("biometrics_deleted", "This identity's biometric data was deleted.")
+        raise ApplicationError(
+            "This identity's biometric data was deleted.", code="biometrics_deleted"
+        )
     # Checked under the lock, against the stored reference: every portrait must be one person.
     reference = identity_reference_descriptor(identity=identity)
     threshold = settings.CONSENT_FACE_MATCH_THRESHOLD
     if reference is not None and descriptor_distance(descriptor, reference) > threshold:
         raise ApplicationError(
-            "portrait_mismatch",
             "This portrait does not show the same person as your other reference portraits.",
+            code="portrait_mismatch",
         )
     portrait = ReferencePortrait(
         identity=identity,
@@ -208,7 +214,7 @@ def consent_grant(
     identity = Identity.objects.get(pk=identity.pk)
     if identity.status != IdentityStatus.VERIFIED:
         raise ApplicationError(
-            "identity_not_verified", "Your identity must be verified before you grant consent."
+            "Your identity must be verified before you grant consent.", code="identity_not_verified"
         )
     scope = grant_scope_clean(scope)
     with transaction.atomic():
@@ -234,7 +240,7 @@ def consent_change(
         current = ConsentGrant.objects.select_for_update().get(pk=grant.pk)
         if not current.is_active():
             raise ApplicationError(
-                "grant_not_active", "Only an active consent can be changed; grant a new one."
+                "Only an active consent can be changed; grant a new one.", code="grant_not_active"
             )
         current.superseded_at = timezone.now()
         current.save(update_fields=["superseded_at"])
@@ -309,7 +315,7 @@ def consent_revoke(
 def _grant_revoke(*, grant: ConsentGrant, actor: User, base_url: str | None) -> ConsentGrant:
     current = ConsentGrant.objects.select_for_update().get(pk=grant_series_current(grant=grant).pk)
     if current.revoked_at is not None:
-        raise ApplicationError("already_revoked", "This consent was already withdrawn.")
+        raise ApplicationError("This consent was already withdrawn.", code="already_revoked")
     current.revoked_at = timezone.now()
     current.save(update_fields=["revoked_at"])
     jobs_cancelled, outputs_marked = _job_revocation_apply(grant=current, actor=actor)
@@ -379,7 +385,9 @@ def identity_biometrics_delete(
     with transaction.atomic():
         identity = Identity.objects.select_for_update().get(pk=identity.pk)
         if identity.biometrics_deleted:
-            raise ApplicationError("already_deleted", "This identity's biometric data is gone.")
+            raise ApplicationError(
+                "This identity's biometric data is gone.", code="already_deleted"
+            )
         now = timezone.now()
         portraits = list(identity.portraits.filter(deleted_at__isnull=True))
         for portrait in portraits:

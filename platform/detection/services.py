@@ -81,7 +81,8 @@ def detection_check_upload(*, upload, actor=None) -> DetectionResult:
     clips in a worker (the result is then pending; poll the detection).
 
     The upload is deleted after its check (here, or by the worker), whatever the outcome. Raises
-    ApplicationError("detection_busy", 503) when the platform runs its most checks at once.
+    ApplicationError (code "detection_busy", status 503) when the platform runs its most checks
+    at once.
     """
     with detection_slot():
         path, relative = _store_upload(upload)
