@@ -76,7 +76,7 @@ IDENTIFIED_TARGET_ATTACKS = (
     "fps_15",
 )
 QUICK_ATTACKS = ("none", "fps_15")
-# Attacks the issue asks to identify in 20 of 20 clips; every other video attack in 19 of 20.
+# Attacks the target is to identify in 20 of 20 clips; every other video attack in 19 of 20.
 # Single frames (STILL_ATTACKS) carry one word of three and can never be identified.
 ALL_CLIPS_ATTACKS = (
     "flip",
@@ -278,7 +278,7 @@ def run(clips: int, clean_clips: int, clean_images: int, attacks, log) -> dict:
 
 
 def _target(name: str, clips: int) -> int:
-    """Right records the issue asks for out of `clips` (19 of 20 scaled; all for some; none
+    """Right records the target asks for out of `clips` (19 of 20 scaled; all for some; none
     possible for a still frame)."""
     if name in STILL_ATTACKS:
         return 0

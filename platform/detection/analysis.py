@@ -50,7 +50,7 @@ class DetectionResult:
     summary: dict
 
     def cli_json(self) -> dict:
-        """The keys `manage.py detect --json` prints, in the issue's order."""
+        """The keys `manage.py detect --json` prints, in a fixed order scripts may rely on."""
         return {
             "verdict": self.verdict,
             "record_id": self.record_id,
