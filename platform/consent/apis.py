@@ -14,7 +14,7 @@ from accounts.models import Role
 from core.errors import ApplicationError
 from core.permissions import HasRole
 
-from . import selectors, services
+from . import portraits, selectors, services
 from . import verification as identity_verification
 from .models import IdentityVerification
 from .serializers import (
@@ -105,7 +105,7 @@ class PortraitEnrolApi(APIView):
         upload = data.validated_data["portrait"]
         if upload.size > settings.CONSENT_PORTRAIT_MAX_BYTES:
             raise ApplicationError("The portrait is too large.", code="portrait_too_large")
-        services.portrait_enrol(
+        portraits.portrait_enrol(
             identity=identity, owner=request.user, data=upload.read(), filename=upload.name
         )
         identity.refresh_from_db()

@@ -23,7 +23,7 @@ from audit.services import audit_record
 from consent.clip_checks import ClipCheckSettings, clip_check
 from consent.models import Identity, IdentityStatus, IdentityVerification, VerificationStatus
 from consent.selectors import identity_face_matches, identity_reference_descriptor
-from consent.services import _require_owner
+from consent.services import identity_owner_check
 from core.errors import ApplicationError
 from core.keys import c2pa_signing_identity, secret_bytes
 
@@ -51,7 +51,7 @@ def verification_statement(*, identity: Identity, code: str) -> str:
 @transaction.atomic
 def verification_start(*, identity: Identity, owner: User) -> IdentityVerification:
     """Issue a statement with a fresh one-time code (valid 15 minutes); earlier unused codes die."""
-    _require_owner(identity, owner)
+    identity_owner_check(identity, owner)
     identity = Identity.objects.select_for_update().get(pk=identity.pk)
     if identity.reference_descriptor is None:
         raise ApplicationError(
@@ -101,7 +101,7 @@ def verification_recording_start(
 ) -> tuple[IdentityVerification, str]:
     """Open a recorder session: a fresh single-use nonce (returned once; only its hash is kept)
     that the clip must carry, and the time recording began. A new session replaces the last."""
-    _require_owner(verification.identity, owner)
+    identity_owner_check(verification.identity, owner)
     verification = IdentityVerification.objects.select_for_update().get(pk=verification.pk)
     now = timezone.now()
     if verification.code_used_at is not None or (
@@ -158,7 +158,7 @@ def verification_submit_clip(
     """
     received_at = timezone.now()
     identity = verification.identity
-    _require_owner(identity, owner)
+    identity_owner_check(identity, owner)
     if source not in ("recording", "upload"):
         raise ApplicationError("Unknown clip source.", code="invalid_source")
     if source == "upload" and not settings.CONSENT_ALLOW_CLIP_UPLOAD:

@@ -28,6 +28,7 @@ from django.test.utils import override_settings
 from accounts.models import User
 from accounts.services import demo_accounts_seed
 from config.celery_app import app
+from consent import portraits as consent_portraits
 from consent import services as consent_services
 from consent import verification as consent_verification
 from consent.models import Identity, IdentityStatus
@@ -165,7 +166,7 @@ def _demo_consent(portrait: Path, say):
     )
     if identity is None:
         identity = consent_services.identity_create(owner=owner, display_name=DEMO_IDENTITY_NAME)
-        consent_services.portrait_enrol(
+        consent_portraits.portrait_enrol(
             identity=identity, owner=owner, data=data, filename=portrait.name
         )
         identity.refresh_from_db()
