@@ -20,7 +20,6 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 from skimage.data import astronaut, chelsea, coffee
-from tests.toy_renderer import head_motion
 
 from provenance.attacks import decode_video, encode_h264
 from provenance.c2pa_ca import SigningIdentity, ensure_platform_ca
@@ -29,6 +28,7 @@ from provenance.media import Mp4Writer
 from provenance.payload import payload_for_record
 from provenance.publish import PublishedRecord, publish
 from provenance.watermark import mark_appearance
+from tests.toy_renderer import head_motion
 
 RECORD_ID = 4242  # the job id, hence the watermark's record id
 FPS = 25
@@ -196,14 +196,6 @@ def astronaut_photo(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("likeness") / "astronaut.jpg"
     cv2.imwrite(str(path), cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR))
     return path
-
-
-@pytest.fixture(scope="session")
-def astronaut_descriptor() -> list[float]:
-    from generator.face_analysis import face_descriptors
-
-    (descriptor,) = face_descriptors(astronaut_square())
-    return [float(x) for x in descriptor]
 
 
 @pytest.fixture(scope="session")
