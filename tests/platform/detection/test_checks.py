@@ -30,8 +30,8 @@ def astronaut_square():
 
 def test_a_single_marked_frame_points_at_its_record_but_never_identifies(watermark_key):
     payload = payload_for_record(RECORD_ID, watermark_key)
-    # The middle frame of run 1 carries one word (word 1, the minus side of data word 0).
-    still = mark_appearance(astronaut_square(), payload).for_frame(run_middle(1))
+    # The middle frame of run 2 carries one word: word 2, data word 1 added (the plus side).
+    still = mark_appearance(astronaut_square(), payload).for_frame(run_middle(2))
     registered = [
         KnownPayload(RECORD_ID, payload.value_hex),
         KnownPayload(7, "0123456789abcdef"),
