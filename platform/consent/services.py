@@ -39,7 +39,7 @@ def identity_owner_check(identity: Identity, owner: User) -> None:
         )
 
 
-# --- identities and reference portraits -------------------------------------------------------
+# --- identities ------------------------------------------------------------------------------
 
 
 @transaction.atomic
