@@ -1,6 +1,6 @@
 """Perceptual fingerprints (PDQ) of sampled frames: find copies whose watermark was removed.
 
-Measured (issue 4): PDQ distance 0-4 of 256 after JPEG-50, resize, brightness and H.264 CRF 30,
+Measured: PDQ distance 0-4 of 256 after JPEG-50, resize, brightness and H.264 CRF 30,
 120-146 between unrelated images; a 90% crop breaks it (86), which the watermark survives, so
 the two complement each other.
 """

@@ -127,6 +127,5 @@ def publish_recording(
         signer=signer,
         watermark_key=watermark_key,
         fps=recording.fps,
-        frames_premarked=True,
         before_sign=before_sign,
     )

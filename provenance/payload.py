@@ -12,7 +12,7 @@ Why each part:
   record ids are below 2**RECORD_ID_BITS: a decoded value whose inverse is larger is rejected.
   That gives 32 free check bits and shrinks the codebook the false-positive bound runs over.
 - The keyed mask makes every embedded word look random: the RivaGAN decoder outputs mostly zeros
-  on clean frames (measured, issue 4), so an all-zero codeword must never be a valid one.
+  on clean frames (measured), so an all-zero codeword must never be a valid one.
 - BCH over GF(2^7) (bchlib, a wrapper of the Linux kernel's BCH code) corrects up to 4 bit errors
   left after soft bits are averaged across frames; a maintained package, so not written by hand.
 - RivaGAN carries 32 bits per frame, so the 96 bits travel in 3 data words. Each data word is

@@ -34,7 +34,6 @@ from provenance.watermark import (
     WATERMARK_ALGORITHM,
     WORD_COUNT,
     frames_carry_payload,
-    mark_frame,
     run_middle,
     run_of,
     word_for_frame,
@@ -146,14 +145,13 @@ def publish(
     signer: SigningIdentity,
     watermark_key: bytes,
     fps: float = 25.0,
-    frames_premarked: bool = True,
     on_frame: Callable[[int], None] | None = None,
     before_sign: Callable[[], None] | None = None,
 ) -> PublishedRecord:
     """Encode, check, sign and atomically publish one generated video at `out_path`.
 
-    frames: (H, W, 3) uint8 RGB, consumed once and never all held; with `frames_premarked`
-        (rendered from a watermarked appearance) they are checked, otherwise each is marked.
+    frames: (H, W, 3) uint8 RGB, consumed once and never all held, rendered from a watermarked
+        appearance (`mark_appearance`): publish checks the mark and never adds it.
     on_frame(n): called after the n-th frame (1-based) is handed to the encoder (at most
         _EncoderThread.DEPTH frames ahead of it), for progress.
     before_sign(): called after the watermark check and before signing; if it raises, nothing
@@ -183,8 +181,6 @@ def publish(
             encoder = _EncoderThread(writer)
             try:
                 for index, frame in enumerate(itertools.chain([first], stream)):
-                    if not frames_premarked:
-                        frame = mark_frame(frame, payload, index)
                     encoder.write(frame)
                     if index == run_middle(run_of(index)):
                         word = word_for_frame(index)

@@ -33,7 +33,7 @@ def api_token_issue(*, user: User) -> tuple[AuthToken, str]:
             reason="not an approved requester",
         )
         raise ApplicationError(
-            "not_approved", "API tokens are for approved requesters only.", status_code=403
+            "API tokens are for approved requesters only.", code="not_approved", status_code=403
         )
     return _token_issue(user=user)
 

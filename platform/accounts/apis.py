@@ -83,7 +83,7 @@ class TokenCreateApi(APIView):
         )
         if user is None:
             raise ApplicationError(
-                "invalid_credentials", "Wrong username or password.", status_code=401
+                "Wrong username or password.", code="invalid_credentials", status_code=401
             )
         instance, token = api_token_issue(user=user)
         return Response({"token": token, "expiry": instance.expiry}, status=status.HTTP_201_CREATED)
@@ -92,8 +92,8 @@ class TokenCreateApi(APIView):
 def _token_of(request) -> AuthToken:
     if not isinstance(request.auth, AuthToken):
         raise ApplicationError(
-            "token_required",
             "Sign out of the API with the token you want to revoke.",
+            code="token_required",
             status_code=400,
         )
     return request.auth

@@ -41,14 +41,14 @@ def user_sign_up(
     """Self-service sign-up as a requester or a portrait owner (staff are made by admins)."""
     if role not in SELF_SERVICE_ROLES:
         raise ApplicationError(
-            "invalid_role", "You can sign up as a requester or a portrait owner."
+            "You can sign up as a requester or a portrait owner.", code="invalid_role"
         )
     first, _, last = full_name.strip().partition(" ")
     user = User(username=username, email=email, role=role, first_name=first, last_name=last)
     try:
         validate_password(password, user)
     except ValidationError as error:
-        raise ApplicationError("weak_password", " ".join(error.messages)) from error
+        raise ApplicationError(" ".join(error.messages), code="weak_password") from error
     # OWASP (Authentication cheat sheet) asks for a generic answer at sign-up too; the usual one,
     # "check your email to finish", needs mail delivery that this platform does not have, and the
     # username is the sign-in name, so a refusal of a duplicate necessarily tells its sender
@@ -56,7 +56,7 @@ def user_sign_up(
     # given only after the password was accepted (so it is not told apart from a weak password
     # by the order of checks), with sign-up throttled per client.
     if User.objects.filter(username__iexact=username).exists():
-        raise ApplicationError("sign_up_refused", SIGN_UP_REFUSED)
+        raise ApplicationError(SIGN_UP_REFUSED, code="sign_up_refused")
     user.set_password(password)
     user.full_clean()
     user.save()
@@ -93,21 +93,25 @@ def requester_application_submit(
     The requester becomes a member only when a verifier approves the application.
     """
     if requester.role != Role.REQUESTER:
-        raise ApplicationError("not_a_requester", "Only requester accounts apply for access.")
+        raise ApplicationError("Only requester accounts apply for access.", code="not_a_requester")
     if not accept_use_policy:
-        raise ApplicationError("policy_not_accepted", "You must accept the use policy to apply.")
+        raise ApplicationError(
+            "You must accept the use policy to apply.", code="policy_not_accepted"
+        )
     if requester.applications.filter(status=ApplicationStatus.PENDING).exists():
-        raise ApplicationError("already_pending", "Your application is already waiting for review.")
+        raise ApplicationError(
+            "Your application is already waiting for review.", code="already_pending"
+        )
     intended = intended_use.strip()
     if len(intended) < 20:
         raise ApplicationError(
-            "invalid_intended_use", "Describe your intended use in at least 20 characters."
+            "Describe your intended use in at least 20 characters.", code="invalid_intended_use"
         )
     name, code = organisation_name.strip(), invitation_code.strip()
     if bool(name) == bool(code):
         raise ApplicationError(
-            "organisation_or_invitation",
             "Give either a new organisation's name or an invitation code to join one.",
+            code="organisation_or_invitation",
         )
     if code:
         invitation = _invitation_redeem(code=code, requester=requester)
@@ -143,13 +147,13 @@ def requester_application_submit(
 def _organisation_found(*, name: str) -> Organisation:
     if len(name) > 200:
         raise ApplicationError(
-            "invalid_organisation", "Give your organisation's name (up to 200 characters)."
+            "Give your organisation's name (up to 200 characters).", code="invalid_organisation"
         )
     if Organisation.objects.filter(name__iexact=name).exists():
         raise ApplicationError(
-            "organisation_exists",
             f"An organisation named {name!r} already exists. To join it, ask its administrator "
             "for an invitation code; to found a new one, choose another name.",
+            code="organisation_exists",
         )
     organisation = Organisation(name=name)
     organisation.full_clean()
@@ -171,7 +175,7 @@ def _invitation_redeem(*, code: str, requester: User) -> OrganisationInvitation:
     ):
         # One message for unknown, used and expired codes: a guesser learns nothing.
         raise ApplicationError(
-            "invalid_invitation", "That invitation code is not valid. Ask for a new one."
+            "That invitation code is not valid. Ask for a new one.", code="invalid_invitation"
         )
     invitation.used_by = requester
     invitation.used_at = timezone.now()
@@ -197,8 +201,8 @@ def organisation_invitation_create(
             reason="not the organisation's admin",
         )
         raise ApplicationError(
-            "permission_denied",
             "Only the organisation's administrator invites members.",
+            code="permission_denied",
             status_code=403,
         )
     return _invitation_issue(organisation=organisation, inviter=inviter)
@@ -245,7 +249,7 @@ def verifier_required(
         subject_id=subject_id,
         reason="not a verifier",
     )
-    raise ApplicationError("permission_denied", message, status_code=403)
+    raise ApplicationError(message, code="permission_denied", status_code=403)
 
 
 def requester_application_review(
@@ -270,11 +274,13 @@ def _application_decide(
 ) -> RequesterApplication:
     application = RequesterApplication.objects.select_for_update().get(pk=application.pk)
     if application.status != ApplicationStatus.PENDING:
-        raise ApplicationError("already_reviewed", "This application has already been reviewed.")
+        raise ApplicationError(
+            "This application has already been reviewed.", code="already_reviewed"
+        )
     if not reason.strip():
-        raise ApplicationError("reason_required", "Give a reason for your decision.")
+        raise ApplicationError("Give a reason for your decision.", code="reason_required")
     if application.requester_id == verifier.pk:
-        raise ApplicationError("own_application", "You cannot review your own application.")
+        raise ApplicationError("You cannot review your own application.", code="own_application")
     application.status = ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED
     application.reviewed_by = verifier
     application.reviewed_at = timezone.now()

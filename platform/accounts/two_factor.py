@@ -13,6 +13,8 @@ import io
 from base64 import b32encode
 from urllib.parse import urlencode
 
+import qrcode
+import qrcode.image.svg
 from django.conf import settings
 from django.db import transaction
 from django.http import JsonResponse
@@ -58,9 +60,6 @@ def totp_device_pending(*, user) -> TOTPDevice:
 
 def totp_qr_data_uri(device: TOTPDevice) -> str:
     """The enrolment QR code as an SVG data: URI (CSP allows data: images, not inline scripts)."""
-    import qrcode
-    import qrcode.image.svg
-
     image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)
     buffer = io.BytesIO()
     image.save(buffer)

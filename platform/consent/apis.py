@@ -14,7 +14,7 @@ from accounts.models import Role
 from core.errors import ApplicationError
 from core.permissions import HasRole
 
-from . import selectors, services
+from . import portraits, selectors, services
 from . import verification as identity_verification
 from .models import IdentityVerification
 from .serializers import (
@@ -104,8 +104,8 @@ class PortraitEnrolApi(APIView):
         data.is_valid(raise_exception=True)
         upload = data.validated_data["portrait"]
         if upload.size > settings.CONSENT_PORTRAIT_MAX_BYTES:
-            raise ApplicationError("portrait_too_large", "The portrait is too large.")
-        services.portrait_enrol(
+            raise ApplicationError("The portrait is too large.", code="portrait_too_large")
+        portraits.portrait_enrol(
             identity=identity, owner=request.user, data=upload.read(), filename=upload.name
         )
         identity.refresh_from_db()
@@ -174,7 +174,7 @@ class VerificationClipApi(APIView):
         data.is_valid(raise_exception=True)
         clip = data.validated_data["clip"]
         if clip.size > settings.CONSENT_CLIP_MAX_BYTES:
-            raise ApplicationError("clip_too_large", "The recording is too large.")
+            raise ApplicationError("The recording is too large.", code="clip_too_large")
         verification = identity_verification.verification_submit_clip(
             verification=verification,
             owner=request.user,
@@ -300,7 +300,7 @@ class GrantReceiptApi(APIView):
             grant=selectors.grant_get_owned(owner=request.user, pk=pk)
         )
         if receipt is None:
-            raise ApplicationError("no_receipt", "This grant has no receipt.", status_code=404)
+            raise ApplicationError("This grant has no receipt.", code="no_receipt", status_code=404)
         return Response(receipt.document)
 
 

@@ -47,20 +47,22 @@ def grant_parties_resolve(
     """The approved requesters and organisations named, or one neutral error for the first name
     that is not one. Parties the grant being changed already names are kept as they are."""
     if len(requester_names) + len(organisation_names) > MAX_NAMES:
-        raise ApplicationError("too_many_parties", f"Name at most {MAX_NAMES} parties per grant.")
+        raise ApplicationError(
+            f"Name at most {MAX_NAMES} parties per grant.", code="too_many_parties"
+        )
     named_people = {u.username.casefold(): u for u in grant.requesters.all()} if grant else {}
     named_groups = {o.name.casefold(): o for o in grant.organisations.all()} if grant else {}
     requesters = []
     for name in requester_names:
         person = named_people.get(name.casefold()) or requester_find_approved(username=name)
         if person is None:
-            raise ApplicationError("unknown_party", f"{NO_SUCH_PARTY}: {name[:200]!r}.")
+            raise ApplicationError(f"{NO_SUCH_PARTY}: {name[:200]!r}.", code="unknown_party")
         requesters.append(person)
     organisations = []
     for name in organisation_names:
         group = named_groups.get(name.casefold()) or organisation_find_approved(name=name)
         if group is None:
-            raise ApplicationError("unknown_party", f"{NO_SUCH_PARTY}: {name[:200]!r}.")
+            raise ApplicationError(f"{NO_SUCH_PARTY}: {name[:200]!r}.", code="unknown_party")
         organisations.append(group)
     return _unique(requesters), _unique(organisations)
 

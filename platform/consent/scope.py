@@ -40,40 +40,43 @@ def grant_scope_clean(scope: GrantScope) -> GrantScope:
     ApplicationError naming the first thing wrong with it."""
     if not scope.requesters and not scope.organisations:
         raise ApplicationError(
-            "no_one_named", "Name at least one requester or organisation who may use your likeness."
+            "Name at least one requester or organisation who may use your likeness.",
+            code="no_one_named",
         )
     for person in scope.requesters:
         if person.role != Role.REQUESTER:
             raise ApplicationError(
-                "not_a_requester", f"{person.get_username()} is not a requester account."
+                f"{person.get_username()} is not a requester account.", code="not_a_requester"
             )
     purposes = sorted(set(scope.purposes))
     if not purposes or any(p not in PURPOSES for p in purposes):
-        raise ApplicationError("invalid_purposes", "Choose one or more purposes from the list.")
+        raise ApplicationError(
+            "Choose one or more purposes from the list.", code="invalid_purposes"
+        )
     emotions = sorted(set(scope.allowed_emotions))
     if not emotions or any(e not in EMOTIONS for e in emotions):
         raise ApplicationError(
-            "invalid_emotions", f"Choose allowed emotions from: {', '.join(EMOTIONS)}."
+            f"Choose allowed emotions from: {', '.join(EMOTIONS)}.", code="invalid_emotions"
         )
     limit = settings.CONSENT_GRANT_MAX_CLIP_SECONDS
     if not 1 <= int(scope.max_clip_seconds) <= limit:
         raise ApplicationError(
-            "invalid_clip_length", f"The longest clip must be between 1 and {limit} seconds."
+            f"The longest clip must be between 1 and {limit} seconds.", code="invalid_clip_length"
         )
     if not 1 <= int(scope.max_live_seconds) <= MAX_LIVE_SECONDS:
         raise ApplicationError(
-            "invalid_live_length",
             f"The longest live session must be between 1 and {MAX_LIVE_SECONDS} seconds.",
+            code="invalid_live_length",
         )
     now = timezone.now()
     expires_at = scope.expires_at
     if expires_at is None:
         expires_at = now + timedelta(days=settings.CONSENT_GRANT_DEFAULT_DAYS)
     if expires_at <= now:
-        raise ApplicationError("invalid_expiry", "The expiry date must be in the future.")
+        raise ApplicationError("The expiry date must be in the future.", code="invalid_expiry")
     # A day of slack so "one year from today" picked in a date field is accepted.
     if expires_at > now + timedelta(days=settings.CONSENT_GRANT_MAX_DAYS + 1):
-        raise ApplicationError("invalid_expiry", "Consent can last at most one year.")
+        raise ApplicationError("Consent can last at most one year.", code="invalid_expiry")
     return replace(
         scope,
         purposes=tuple(purposes),

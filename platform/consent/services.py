@@ -1,17 +1,12 @@
-"""Writes for the consent app: identities, enrolment, grants, receipts, revocation and biometric
-deletion (identity verification is in consent.verification, the receipt document in
-consent.receipts, scope checks in consent.scope). Each service writes its audit event in its own
-transaction. About 400 lines kept together: these services share the owner check and call one
-another (deletion revokes grants, grants issue receipts), and callers import them from one place.
+"""Writes for the consent app: identities, grants, receipts, revocation and biometric deletion.
+
+Elsewhere: portrait enrolment in consent.portraits, identity verification in
+consent.verification, the receipt document in consent.receipts, scope checks in consent.scope.
+Each service writes its audit event in its own transaction.
 """
 
 from __future__ import annotations
 
-import hashlib
-
-import numpy as np
-from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,35 +23,36 @@ from consent.models import (
     ReferencePortrait,
 )
 from consent.scope import GrantScope, grant_scope_clean
-from consent.selectors import grant_series_current, identity_reference_descriptor
+from consent.selectors import grant_series_current
 from consent.signals import grant_revoked, identity_biometrics_deleted
 from core.errors import ApplicationError
-from core.image_shape import portrait_shape_check
 from core.keys import signing_key
-from generator.config import RenderConfig
-from generator.errors import GeneratorError
-from generator.face_analysis import analyse_portrait, descriptor_distance, load_image
 
 
-def _require_owner(identity: Identity, owner: User) -> None:
+def identity_owner_check(identity: Identity, owner: User) -> None:
+    """Refuse (403) unless `owner` is the identity's owner and still holds the owner role."""
     if identity.owner_id != owner.pk or not owner.has_role(Role.OWNER):
         raise ApplicationError(
-            "not_your_identity", "Only the owner can do this for their identity.", status_code=403
+            "Only the owner can do this for their identity.",
+            code="not_your_identity",
+            status_code=403,
         )
 
 
-# --- identities and reference portraits -------------------------------------------------------
+# --- identities ------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def identity_create(*, owner: User, display_name: str) -> Identity:
     if not owner.has_role(Role.OWNER):
         raise ApplicationError(
-            "not_an_owner", "Only portrait owners can add an identity.", status_code=403
+            "Only portrait owners can add an identity.", code="not_an_owner", status_code=403
         )
     name = display_name.strip()
     if not name or len(name) > 150:
-        raise ApplicationError("invalid_name", "Give the name you are known by (1-150 characters).")
+        raise ApplicationError(
+            "Give the name you are known by (1-150 characters).", code="invalid_name"
+        )
     identity = Identity(owner=owner, display_name=name)
     identity.full_clean()
     identity.save()
@@ -69,121 +65,10 @@ def identity_create(*, owner: User, display_name: str) -> Identity:
     return identity
 
 
-def portrait_enrol(
-    *, identity: Identity, owner: User, data: bytes, filename: str
-) -> ReferencePortrait:
-    """Check the portrait shows exactly one usable face, then store it and update the reference.
-
-    The face analysis runs before the transaction: it takes a second and needs no lock.
-    """
-    _require_owner(identity, owner)
-    identity = Identity.objects.get(pk=identity.pk)  # the caller's copy may be stale
-    if identity.biometrics_deleted:
-        raise ApplicationError(
-            "biometrics_deleted",
-            "You deleted this identity's biometric data; create a new identity to enrol again.",
-        )
-    if len(data) > settings.CONSENT_PORTRAIT_MAX_BYTES:
-        raise ApplicationError(
-            "portrait_too_large",
-            f"The portrait is over {settings.CONSENT_PORTRAIT_MAX_BYTES // 2**20} MB.",
-        )
-    try:
-        image = load_image(data, max_pixels=RenderConfig().max_pixels)  # (H, W, 3)
-        portrait_shape_check(image.shape[1], image.shape[0])  # before dlib sees it
-        analysis = analyse_portrait(image)
-        return _portrait_store(
-            identity=identity,
-            owner=owner,
-            data=data,
-            filename=filename,
-            descriptor=analysis.descriptor.astype(np.float32),  # (128,)
-            size=(image.shape[1], image.shape[0]),
-        )
-    except (GeneratorError, ApplicationError) as error:
-        # Refusals are logged too (hash only, never the image), outside the rolled-back write.
-        audit_record(
-            action=AuditAction.IDENTITY_PORTRAIT_REFUSED,
-            outcome="denied",
-            actor=owner,
-            subject_type="identity",
-            subject_id=identity.pk,
-            reason=error.code,
-            details={"portrait_sha256": hashlib.sha256(data).hexdigest()},
-        )
-        if isinstance(error, GeneratorError):
-            # The same error, in words for the person enrolling (core.errors maps it).
-            raise type(error)(_face_message(error), code=error.code) from error
-        raise
-
-
-def _face_message(error: GeneratorError) -> str:
-    messages = {
-        "no_face": "We could not find a face in this photo. Use a clear, front-facing portrait.",
-        "several_faces": "This photo shows more than one face. Use a portrait of you alone.",
-        "face_too_small": "Your face is too small in this photo. Use a closer portrait "
-        f"({error.message}).",
-        "face_turned": "Your face is turned too far from the camera. Look straight at it.",
-        "invalid_image": "This file is not a readable JPEG, PNG or WebP image.",
-    }
-    return messages.get(error.code, error.message)
-
-
-@transaction.atomic
-def _portrait_store(
-    *,
-    identity: Identity,
-    owner: User,
-    data: bytes,
-    filename: str,
-    descriptor: np.ndarray,
-    size: tuple[int, int],
-) -> ReferencePortrait:
-    identity = Identity.objects.select_for_update().get(pk=identity.pk)
-    if identity.biometrics_deleted:
-        raise ApplicationError("biometrics_deleted", "This identity's biometric data was deleted.")
-    # Checked under the lock, against the stored reference: every portrait must be one person.
-    reference = identity_reference_descriptor(identity=identity)
-    threshold = settings.CONSENT_FACE_MATCH_THRESHOLD
-    if reference is not None and descriptor_distance(descriptor, reference) > threshold:
-        raise ApplicationError(
-            "portrait_mismatch",
-            "This portrait does not show the same person as your other reference portraits.",
-        )
-    portrait = ReferencePortrait(
-        identity=identity,
-        sha256=hashlib.sha256(data).hexdigest(),
-        descriptor=[float(x) for x in descriptor],
-        width=size[0],
-        height=size[1],
-    )
-    portrait.file.save(filename or "portrait.jpg", ContentFile(data), save=False)
-    try:
-        portrait.full_clean()
-        portrait.save()
-        descriptors = [
-            np.asarray(p.descriptor, dtype=np.float32)
-            for p in identity.portraits.filter(descriptor__isnull=False)
-        ]
-        identity.reference_descriptor = [float(x) for x in np.mean(descriptors, axis=0)]
-        identity.save(update_fields=["reference_descriptor"])
-        audit_record(
-            action=AuditAction.IDENTITY_PORTRAIT_ENROLLED,
-            actor=owner,
-            subject_type="identity",
-            subject_id=identity.pk,
-            details={"portrait_id": portrait.pk, "portrait_sha256": portrait.sha256},
-        )
-    except Exception:
-        portrait.file.delete(save=False)
-        raise
-    return portrait
-
-
 @transaction.atomic
 def identity_likeness_protection_set(*, identity: Identity, owner: User, enabled: bool) -> Identity:
     """The owner decides whether the detector flags uploads showing their face."""
-    _require_owner(identity, owner)
+    identity_owner_check(identity, owner)
     identity = Identity.objects.select_for_update().get(pk=identity.pk)
     identity.likeness_protection = bool(enabled)
     identity.save(update_fields=["likeness_protection"])
@@ -204,11 +89,11 @@ def consent_grant(
     *, identity: Identity, owner: User, scope: GrantScope, base_url: str | None = None
 ) -> ConsentGrant:
     """Version 1 of a new consent, with its signed receipt."""
-    _require_owner(identity, owner)
+    identity_owner_check(identity, owner)
     identity = Identity.objects.get(pk=identity.pk)
     if identity.status != IdentityStatus.VERIFIED:
         raise ApplicationError(
-            "identity_not_verified", "Your identity must be verified before you grant consent."
+            "Your identity must be verified before you grant consent.", code="identity_not_verified"
         )
     scope = grant_scope_clean(scope)
     with transaction.atomic():
@@ -228,13 +113,13 @@ def consent_change(
     *, grant: ConsentGrant, owner: User, scope: GrantScope, base_url: str | None = None
 ) -> ConsentGrant:
     """A change of scope: a new version in the same series; the old one is superseded."""
-    _require_owner(grant.identity, owner)
+    identity_owner_check(grant.identity, owner)
     scope = grant_scope_clean(scope)
     with transaction.atomic():
         current = ConsentGrant.objects.select_for_update().get(pk=grant.pk)
         if not current.is_active():
             raise ApplicationError(
-                "grant_not_active", "Only an active consent can be changed; grant a new one."
+                "Only an active consent can be changed; grant a new one.", code="grant_not_active"
             )
         current.superseded_at = timezone.now()
         current.save(update_fields=["superseded_at"])
@@ -301,7 +186,7 @@ def consent_revoke(
 ) -> ConsentGrant:
     """Withdraw consent at once: the series' current version is revoked, its queued and running
     jobs cancelled and its published outputs marked revoked, all in one transaction."""
-    _require_owner(grant.identity, owner)
+    identity_owner_check(grant.identity, owner)
     with transaction.atomic():
         return _grant_revoke(grant=grant, actor=owner, base_url=base_url)
 
@@ -309,7 +194,7 @@ def consent_revoke(
 def _grant_revoke(*, grant: ConsentGrant, actor: User, base_url: str | None) -> ConsentGrant:
     current = ConsentGrant.objects.select_for_update().get(pk=grant_series_current(grant=grant).pk)
     if current.revoked_at is not None:
-        raise ApplicationError("already_revoked", "This consent was already withdrawn.")
+        raise ApplicationError("This consent was already withdrawn.", code="already_revoked")
     current.revoked_at = timezone.now()
     current.save(update_fields=["revoked_at"])
     jobs_cancelled, outputs_marked = _job_revocation_apply(grant=current, actor=actor)
@@ -374,12 +259,14 @@ def identity_biometrics_delete(
     face-match rule, and jobs already queued must not run on a likeness the owner took back.
     Files go once the transaction commits, so a rollback never leaves rows without files.
     """
-    _require_owner(identity, owner)
+    identity_owner_check(identity, owner)
     files: list = []
     with transaction.atomic():
         identity = Identity.objects.select_for_update().get(pk=identity.pk)
         if identity.biometrics_deleted:
-            raise ApplicationError("already_deleted", "This identity's biometric data is gone.")
+            raise ApplicationError(
+                "This identity's biometric data is gone.", code="already_deleted"
+            )
         now = timezone.now()
         portraits = list(identity.portraits.filter(deleted_at__isnull=True))
         for portrait in portraits:

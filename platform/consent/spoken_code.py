@@ -9,7 +9,9 @@ minute of speech against the grammar takes tens of seconds on one core).
 
 from __future__ import annotations
 
+import av
 import numpy as np
+from pocketsphinx import Decoder, Vad
 
 SAMPLE_RATE = 16_000  # the acoustic model's rate
 CODE_WINDOW_SECONDS = 12.0  # "My one-time code is" and six digits, read slowly
@@ -42,8 +44,6 @@ class AudioError(Exception):
 
 def audio_samples(path, *, max_seconds: float) -> np.ndarray | None:
     """The first audio stream as mono 16-kHz int16 samples, or None when the file has none."""
-    import av
-
     chunks: list[np.ndarray] = []
     limit = int((max_seconds + 1.0) * SAMPLE_RATE)
     try:
@@ -70,8 +70,6 @@ def audio_samples(path, *, max_seconds: float) -> np.ndarray | None:
 
 def voiced_frames(samples: np.ndarray) -> tuple[np.ndarray, float]:
     """Which 30-ms frames hold speech (WebRTC's voice activity detector), and the frame length."""
-    from pocketsphinx import Vad
-
     vad = Vad(Vad.MEDIUM_STRICT, SAMPLE_RATE)
     step = vad.frame_bytes // 2
     count = len(samples) // step
@@ -84,8 +82,6 @@ def voiced_frames(samples: np.ndarray) -> tuple[np.ndarray, float]:
 
 def heard_digits(samples: np.ndarray, voiced: np.ndarray, frame_seconds: float) -> str:
     """The digits the grammar hears in the last CODE_WINDOW_SECONDS before speech ends."""
-    from pocketsphinx import Decoder
-
     if not voiced.any():
         return ""
     end = (int(np.flatnonzero(voiced)[-1]) + 1) * frame_seconds + 0.3

@@ -23,7 +23,7 @@ from audit.services import audit_record
 from consent.clip_checks import ClipCheckSettings, clip_check
 from consent.models import Identity, IdentityStatus, IdentityVerification, VerificationStatus
 from consent.selectors import identity_face_matches, identity_reference_descriptor
-from consent.services import _require_owner
+from consent.services import identity_owner_check
 from core.errors import ApplicationError
 from core.keys import c2pa_signing_identity, secret_bytes
 
@@ -51,17 +51,18 @@ def verification_statement(*, identity: Identity, code: str) -> str:
 @transaction.atomic
 def verification_start(*, identity: Identity, owner: User) -> IdentityVerification:
     """Issue a statement with a fresh one-time code (valid 15 minutes); earlier unused codes die."""
-    _require_owner(identity, owner)
+    identity_owner_check(identity, owner)
     identity = Identity.objects.select_for_update().get(pk=identity.pk)
     if identity.reference_descriptor is None:
         raise ApplicationError(
-            "no_reference_portrait", "Enrol a reference portrait before verifying your identity."
+            "Enrol a reference portrait before verifying your identity.",
+            code="no_reference_portrait",
         )
     if identity.status == IdentityStatus.VERIFIED:
-        raise ApplicationError("already_verified", "This identity is already verified.")
+        raise ApplicationError("This identity is already verified.", code="already_verified")
     if identity.status == IdentityStatus.PENDING:
         raise ApplicationError(
-            "verification_pending", "Your recording is waiting for a verifier already."
+            "Your recording is waiting for a verifier already.", code="verification_pending"
         )
     now = timezone.now()
     identity.verifications.filter(
@@ -100,17 +101,19 @@ def verification_recording_start(
 ) -> tuple[IdentityVerification, str]:
     """Open a recorder session: a fresh single-use nonce (returned once; only its hash is kept)
     that the clip must carry, and the time recording began. A new session replaces the last."""
-    _require_owner(verification.identity, owner)
+    identity_owner_check(verification.identity, owner)
     verification = IdentityVerification.objects.select_for_update().get(pk=verification.pk)
     now = timezone.now()
     if verification.code_used_at is not None or (
         verification.status != VerificationStatus.AWAITING_CLIP
     ):
         raise ApplicationError(
-            "code_used", "This code was already used. Start again for a new code."
+            "This code was already used. Start again for a new code.", code="code_used"
         )
     if now >= verification.code_expires_at:
-        raise ApplicationError("code_expired", "This code has expired. Start again for a new code.")
+        raise ApplicationError(
+            "This code has expired. Start again for a new code.", code="code_expired"
+        )
     nonce = secrets.token_urlsafe(32)
     verification.recording_nonce_sha256 = _nonce_hash(nonce)
     verification.recording_started_at = now
@@ -155,17 +158,18 @@ def verification_submit_clip(
     """
     received_at = timezone.now()
     identity = verification.identity
-    _require_owner(identity, owner)
+    identity_owner_check(identity, owner)
     if source not in ("recording", "upload"):
-        raise ApplicationError("invalid_source", "Unknown clip source.")
+        raise ApplicationError("Unknown clip source.", code="invalid_source")
     if source == "upload" and not settings.CONSENT_ALLOW_CLIP_UPLOAD:
         raise ApplicationError(
-            "upload_not_allowed", "Record the statement in your browser; uploads are switched off."
+            "Record the statement in your browser; uploads are switched off.",
+            code="upload_not_allowed",
         )
     if not data:
-        raise ApplicationError("empty_clip", "The recording is empty.")
+        raise ApplicationError("The recording is empty.", code="empty_clip")
     if len(data) > settings.CONSENT_CLIP_MAX_BYTES:
-        raise ApplicationError("clip_too_large", "The recording is too large.")
+        raise ApplicationError("The recording is too large.", code="clip_too_large")
     started_at = _code_burn(
         verification=verification,
         owner=owner,
@@ -221,7 +225,7 @@ def _code_burn(
         reason=problem[1],
         details={"verification_id": verification.pk, "failures": [problem[0]]},
     )
-    raise ApplicationError(*problem)
+    raise ApplicationError(problem[1], code=problem[0])
 
 
 def _nonce_problem(
@@ -313,11 +317,13 @@ def _verification_decide(
     verification = IdentityVerification.objects.select_for_update().get(pk=verification.pk)
     identity = Identity.objects.select_for_update().get(pk=verification.identity_id)
     if verification.status != VerificationStatus.PENDING_REVIEW:
-        raise ApplicationError("not_reviewable", "This verification is not waiting for review.")
+        raise ApplicationError(
+            "This verification is not waiting for review.", code="not_reviewable"
+        )
     if not reason.strip():
-        raise ApplicationError("reason_required", "Give a reason for your decision.")
+        raise ApplicationError("Give a reason for your decision.", code="reason_required")
     if identity.owner_id == verifier.pk:
-        raise ApplicationError("own_identity", "You cannot verify your own identity.")
+        raise ApplicationError("You cannot verify your own identity.", code="own_identity")
     now = timezone.now()
     verification.status = VerificationStatus.APPROVED if approve else VerificationStatus.REJECTED
     verification.reviewed_by = verifier

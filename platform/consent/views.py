@@ -20,7 +20,7 @@ from core.review import review_page
 from policy.purposes import purpose_label
 from provenance.media import SNIFF_BYTES, sniff_bytes
 
-from . import selectors, services
+from . import portraits, selectors, services
 from . import verification as identity_verification
 from .forms import ClipUploadForm, GrantForm, IdentityForm, PortraitForm
 from .models import (
@@ -81,7 +81,7 @@ def portrait_enrol(request, pk: int):
             messages.error(request, "The portrait is too large.")
             return redirect("consent:identity_detail", identity.pk)
         try:
-            services.portrait_enrol(
+            portraits.portrait_enrol(
                 identity=identity, owner=request.user, data=upload.read(), filename=upload.name
             )
         except USER_FACING_ERRORS as error:

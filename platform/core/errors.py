@@ -1,9 +1,11 @@
 """One application error type and the one place errors become HTTP answers.
 
 Services raise ApplicationError or let a library's own error (generator, provenance, policy)
-through unchanged; the API answers every one of them as `{"error": {"code", "message"}}`, portal
-views catch USER_FACING_ERRORS and show the message as a form error, and management commands
-print one line on stderr and exit non-zero.
+through unchanged. Every error class here and in the libraries has one shape, `(message, *,
+code)`, and `as_application_error` is the one place a library error becomes an ApplicationError:
+the API answers each as `{"error": {"code", "message"}}`, portal views catch USER_FACING_ERRORS
+and show the message as a form error, and management commands print one line on stderr and exit
+non-zero.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ logger = logging.getLogger(__name__)
 class ApplicationError(Exception):
     """A failure with a stable code and a message fit to show the person who caused it."""
 
-    def __init__(self, code: str, message: str, *, status_code: int = 400) -> None:
+    def __init__(self, message: str, *, code: str, status_code: int = 400) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -54,6 +56,16 @@ def library_error_types() -> tuple[type[Exception], ...]:
     return (GeneratorError, ProvenanceError, PolicyError)
 
 
+def as_application_error(error: Exception) -> ApplicationError | None:
+    """`error` as an ApplicationError: itself, a library error with its code and message and
+    status 400 (the caller's input was at fault), or None for anything else (a bug: a 500)."""
+    if isinstance(error, ApplicationError):
+        return error
+    if isinstance(error, library_error_types()):
+        return ApplicationError(error.message, code=error.code)
+    return None
+
+
 def error_body(code: str, message: str, **extra) -> dict:
     body = {"code": code, "message": message}
     body.update(extra)
@@ -74,10 +86,12 @@ def _flatten_detail(detail) -> str:
 
 def api_exception_handler(exc, context):
     """DRF exception handler: every error as {"error": {"code", "message"}}, never a bare 500."""
-    if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message), status=exc.status_code)
-    if isinstance(exc, library_error_types()):
-        return Response(error_body(exc.code, exc.message), status=status.HTTP_400_BAD_REQUEST)
+    application_error = as_application_error(exc)
+    if application_error is not None:
+        return Response(
+            error_body(application_error.code, application_error.message),
+            status=application_error.status_code,
+        )
     if isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages

@@ -33,7 +33,7 @@ def image_shape_problem(width: int, height: int) -> str | None:
 
 
 def portrait_shape_check(width: int, height: int) -> None:
-    """Raise ApplicationError("portrait_shape") for a portrait face detection cannot scan."""
+    """Raise ApplicationError (code "portrait_shape") for a portrait face detection cannot scan."""
     problem = image_shape_problem(width, height)
     if problem is not None:
-        raise ApplicationError("portrait_shape", problem)
+        raise ApplicationError(problem, code="portrait_shape")

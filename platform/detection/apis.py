@@ -102,8 +102,8 @@ def _uploaded_file(request):
     limit = settings.DETECTION_MAX_BYTES + 2**20  # room for the multipart envelope
     if declared.isdigit() and int(declared) > limit:
         raise ApplicationError(
-            "media_too_large",
             f"the upload exceeds the cap of {settings.DETECTION_MAX_BYTES} bytes",
+            code="media_too_large",
             status_code=413,
         )
     data = _FileInput(data=request.data)
@@ -131,7 +131,7 @@ class DetectionDetailApi(_DetectionApi):
     def get(self, request, pk):
         detection = selectors.detection_get(detection_id=pk)
         if detection is None:
-            raise ApplicationError("not_found", "No such detection.", status_code=404)
+            raise ApplicationError("No such detection.", code="not_found", status_code=404)
         return Response(detection_public(detection))
 
 
@@ -154,7 +154,7 @@ class MatchesByBindingApi(_DetectionApi):
         alg = request.query_params.get("alg", "")
         value = request.query_params.get("value", "").strip().lower()
         if not value:
-            raise ApplicationError("invalid", "value: give the soft binding value to look up.")
+            raise ApplicationError("value: give the soft binding value to look up.", code="invalid")
         if alg == WATERMARK_ALGORITHM:
             record = output_record_by_payload(value)
             return Response({"matches": [_match(record)] if record is not None else []})
@@ -172,8 +172,8 @@ class MatchesByBindingApi(_DetectionApi):
                     matches.append({**_match(record), "similarityScore": score})
             return Response({"matches": matches})
         raise ApplicationError(
-            "unsupported_algorithm",
             f"alg must be {WATERMARK_ALGORITHM!r} or {PDQ_ALGORITHM!r}.",
+            code="unsupported_algorithm",
         )
 
 
@@ -187,9 +187,9 @@ class MatchesByContentApi(_CheckingApi):
         result = services.detection_check_upload(upload=_uploaded_file(request), actor=request.user)
         if result.status == "pending":
             raise ApplicationError(
-                "too_long_for_matching",
                 f"byContent answers at once: send at most {settings.DETECTION_SYNC_MAX_SECONDS:.0f}"
                 " s of video, or use POST /api/v1/detections and poll.",
+                code="too_long_for_matching",
             )
         # One proven record, or else every candidate of an unproven altered copy, ranked.
         record_ids = (
@@ -213,7 +213,7 @@ class ManifestApi(_DetectionApi):
         record = output_record_by_manifest_id(manifest_id)
         if record is None:
             raise ApplicationError(
-                "not_found", "No platform manifest has this id.", status_code=404
+                "No platform manifest has this id.", code="not_found", status_code=404
             )
         path = Path(settings.MEDIA_ROOT) / record.file_path
         anchor = c2pa_signing_identity().root_pem
@@ -221,7 +221,9 @@ class ManifestApi(_DetectionApi):
             report = read_manifest(path, anchor)
         except ProvenanceError as error:
             raise ApplicationError(
-                "manifest_unavailable", "The published file is no longer stored.", status_code=410
+                "The published file is no longer stored.",
+                code="manifest_unavailable",
+                status_code=410,
             ) from error
         return Response(
             {

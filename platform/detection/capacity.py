@@ -30,8 +30,8 @@ _PENDING_WINDOW = timedelta(hours=1)
 
 def _busy() -> ApplicationError:
     return ApplicationError(
-        "detection_busy",
         "Too many checks are running right now; try again in a minute.",
+        code="detection_busy",
         status_code=503,
     )
 

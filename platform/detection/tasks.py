@@ -1,4 +1,4 @@
-"""The asynchronous check of long clips: a thin Celery interface over detection_complete."""
+"""The asynchronous check of long clips: a thin Celery interface over run.detection_complete."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from celery.signals import worker_init
 from django.db import DatabaseError, connections
 
 from .index import live_registry
-from .services import detection_complete
+from .run import detection_complete
 
 logger = logging.getLogger(__name__)
 

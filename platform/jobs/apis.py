@@ -123,7 +123,7 @@ class JobCreateApi(APIView):
         values = data.validated_data
         identity = Identity.objects.filter(pk=values["identity"]).first()
         if identity is None:
-            raise ApplicationError("identity_unknown", "No such person.", status_code=404)
+            raise ApplicationError("No such person.", code="identity_unknown", status_code=404)
         try:
             job = services.job_submit(
                 requester=request.user,
@@ -167,7 +167,7 @@ class JobStatusApi(APIView):
     def get(self, request, pk: int):
         job = selectors.job_get_for_requester(requester=request.user, job_id=pk)
         if job is None:
-            raise ApplicationError("not_found", "Not found.", status_code=404)
+            raise ApplicationError("Not found.", code="not_found", status_code=404)
         return Response(_job_output(request, job))
 
 
@@ -185,11 +185,11 @@ class JobDownloadApi(APIView):
         job = selectors.job_get_for_requester(requester=request.user, job_id=pk)
         record = selectors.output_for_job(job=job) if job is not None else None
         if record is None:
-            raise ApplicationError("not_found", "Not found.", status_code=404)
+            raise ApplicationError("Not found.", code="not_found", status_code=404)
         if not selectors.output_access(record=record).may_download:
             raise ApplicationError(
-                "download_not_allowed",
                 "The consent does not allow downloading this video (or it was withdrawn).",
+                code="download_not_allowed",
                 status_code=403,
             )
         response = FileResponse(

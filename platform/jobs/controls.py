@@ -26,7 +26,7 @@ def controls_from(value: Controls | Mapping) -> Controls:
                 seed=int(data.get("seed", 0)),
             )
         except (TypeError, ValueError, IndexError) as error:
-            raise ApplicationError("invalid_controls", f"Invalid controls: {error}") from error
+            raise ApplicationError(f"Invalid controls: {error}", code="invalid_controls") from error
     return controls.validated()  # GeneratorError for values out of range
 
 

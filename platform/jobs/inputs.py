@@ -41,14 +41,14 @@ def media_path(relative_path: str) -> Path:
     root = Path(settings.MEDIA_ROOT).resolve()
     path = (root / relative_path).resolve()
     if root not in path.parents:
-        raise ApplicationError("invalid_path", "That file is not in the media store.")
+        raise ApplicationError("That file is not in the media store.", code="invalid_path")
     return path
 
 
 def input_store(source, *, suffix: str, max_bytes: int) -> StoredInput:
     """Copy an upload (Django UploadedFile, bytes, or a path) into MEDIA_ROOT under a random name.
 
-    Raises ApplicationError("input_too_large") past `max_bytes`; nothing is left behind then.
+    Raises ApplicationError (code "input_too_large") past `max_bytes`; nothing is left behind then.
     """
     relative = f"{INPUTS_DIR}/{secrets.token_hex(16)}{suffix}"
     path = media_path(relative)
@@ -62,7 +62,7 @@ def input_store(source, *, suffix: str, max_bytes: int) -> StoredInput:
                 size += len(chunk)
                 if size > max_bytes:
                     raise ApplicationError(
-                        "input_too_large", f"The file is larger than {max_bytes // 2**20} MiB."
+                        f"The file is larger than {max_bytes // 2**20} MiB.", code="input_too_large"
                     )
                 digest.update(chunk)
                 handle.write(chunk)
@@ -71,7 +71,7 @@ def input_store(source, *, suffix: str, max_bytes: int) -> StoredInput:
         raise
     if size == 0:
         path.unlink(missing_ok=True)
-        raise ApplicationError("empty_input", "The file is empty.")
+        raise ApplicationError("The file is empty.", code="empty_input")
     return StoredInput(relative_path=relative, sha256=digest.hexdigest(), size=size)
 
 

@@ -56,7 +56,7 @@ class PolicyDenied(ApplicationError):
     """The policy said no; `reasons` are policy.decisions.Reason values, in rule order."""
 
     def __init__(self, decision: Decision) -> None:
-        super().__init__("policy_denied", decision.denial_message, status_code=403)
+        super().__init__(decision.denial_message, code="policy_denied", status_code=403)
         self.decision = decision
         self.reasons = decision.reasons
 
@@ -146,7 +146,7 @@ def _portrait_facts(identity, portrait_file) -> _PortraitFacts:
         inputs.input_remove(stored.relative_path)  # whatever went wrong, keep no upload
         if isinstance(error, OSError | MediaError):
             raise ApplicationError(
-                "invalid_image", "The portrait is not a readable image."
+                "The portrait is not a readable image.", code="invalid_image"
             ) from error
         raise
     return _PortraitFacts(stored, reference is not None, descriptors, mime)
@@ -156,8 +156,8 @@ def _reference_portrait(identity):
     portrait = identity.portraits.filter(deleted_at__isnull=True).order_by("-created_at").first()
     if portrait is None or not portrait.file:
         raise ApplicationError(
-            "no_reference_portrait",
             "This identity has no enrolled reference portrait; upload a portrait for the job.",
+            code="no_reference_portrait",
         )
     return portrait
 

@@ -87,7 +87,7 @@ def job_new(request):
         identity = Identity.objects.filter(pk=form.cleaned_data["identity"]).first()
         try:
             if identity is None:
-                raise ApplicationError("identity_unknown", "No such person.")
+                raise ApplicationError("No such person.", code="identity_unknown")
             job = services.job_submit(
                 requester=request.user,
                 identity=identity,

@@ -44,7 +44,9 @@ def live_session_payload(request, session) -> dict:
 def _session_or_404(request, public_id):
     session = selectors.live_session_for(public_id=public_id, user=request.user)
     if session is None:
-        raise ApplicationError("live_session_unknown", "No such live session.", status_code=404)
+        raise ApplicationError(
+            "No such live session.", code="live_session_unknown", status_code=404
+        )
     return session
 
 
@@ -74,7 +76,7 @@ class LiveSessionCreateApi(APIView):
         values = data.validated_data
         identity = Identity.objects.filter(pk=values["identity"]).first()
         if identity is None:
-            raise ApplicationError("identity_unknown", "No such person.", status_code=404)
+            raise ApplicationError("No such person.", code="identity_unknown", status_code=404)
         session = services.live_session_create(
             requester=request.user,
             identity=identity,

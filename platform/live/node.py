@@ -356,12 +356,12 @@ class LiveNode:
         session_id, ticket = str(body.get("session_id", "")), str(body.get("ticket", ""))
         sdp, kind = body.get("sdp"), body.get("type", "offer")
         if not isinstance(sdp, str) or kind != "offer":
-            raise ApplicationError("invalid_offer", "Send an SDP offer: {sdp, type: 'offer'}.")
+            raise ApplicationError("Send an SDP offer: {sdp, type: 'offer'}.", code="invalid_offer")
         with self._lock:
             if len(self.sessions) + self._reserved >= self.capacity:
                 raise ApplicationError(
-                    "no_live_capacity",
                     "No live capacity right now; try again later.",
+                    code="no_live_capacity",
                     status_code=503,
                 )
             self._reserved += 1
@@ -407,7 +407,7 @@ class LiveNode:
         session = self.sessions.get(session_id)
         if session is None:
             raise ApplicationError(
-                "live_session_unknown", "No such session on this node.", status_code=404
+                "No such session on this node.", code="live_session_unknown", status_code=404
             )
         outcome = self.call(lambda: session.end(publish=True, reason="stopped"), timeout=300)
         return {"status": outcome}
@@ -444,18 +444,18 @@ def _handler_for(node: LiveNode):
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > MAX_BODY:
                     raise ApplicationError(
-                        "body_too_large", "The request body is too large.", status_code=413
+                        "The request body is too large.", code="body_too_large", status_code=413
                     )
                 try:
                     body = json.loads(self.rfile.read(length) or b"{}")
                 except ValueError as error:
-                    raise ApplicationError("invalid_json", "The body is not JSON.") from error
+                    raise ApplicationError("The body is not JSON.", code="invalid_json") from error
                 if self.path == "/sessions":
                     self._answer(200, node.offer(body))
                 elif self.path.startswith("/sessions/") and self.path.endswith("/stop"):
                     self._answer(200, node.stop_session(self.path.split("/")[2]))
                 else:
-                    raise ApplicationError("not_found", "Not found.", status_code=404)
+                    raise ApplicationError("Not found.", code="not_found", status_code=404)
             except ApplicationError as error:
                 self._answer(
                     error.status_code, {"error": {"code": error.code, "message": error.message}}

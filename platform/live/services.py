@@ -54,8 +54,8 @@ def _reference_portrait(identity):
     portrait = identity.portraits.filter(deleted_at__isnull=True).order_by("-created_at").first()
     if portrait is None or not portrait.file or not portrait.descriptor:
         raise ApplicationError(
-            "no_reference_portrait",
             "This identity has no enrolled reference portrait; live mode animates that one.",
+            code="no_reference_portrait",
         )
     return portrait
 
@@ -83,13 +83,13 @@ def live_session_create(
             reason=LIVE_NOT_ALLOWED,
             details={"identity_id": identity.pk, "purpose": purpose, "mode": "live"},
         )
-        raise ApplicationError("live_not_allowed", LIVE_NOT_ALLOWED, status_code=403)
+        raise ApplicationError(LIVE_NOT_ALLOWED, code="live_not_allowed", status_code=403)
     # Unless asked for less, a session may run as long as both the grant and the node allow.
     default = min(_max_seconds(), grant.max_live_seconds) if grant else _max_seconds()
     seconds = int(max_duration_s or default)
     if not 1 <= seconds <= _max_seconds():
         raise ApplicationError(
-            "invalid_duration", f"max_duration_s must be between 1 and {_max_seconds()}."
+            f"max_duration_s must be between 1 and {_max_seconds()}.", code="invalid_duration"
         )
     since = now - timedelta(hours=24)
     context = DecisionContext(
@@ -244,7 +244,9 @@ def live_session_admit(*, session_id: str, ticket: str, node_name: str) -> LiveA
         .first()
     )
     if session is None:
-        raise ApplicationError("live_session_unknown", "No such live session.", status_code=404)
+        raise ApplicationError(
+            "No such live session.", code="live_session_unknown", status_code=404
+        )
     try:
         claims = verify_live_ticket(
             ticket,
@@ -254,19 +256,21 @@ def live_session_admit(*, session_id: str, ticket: str, node_name: str) -> LiveA
         )
     except TicketError as error:
         live_session_fail(session_id=session_id, code=error.code, reason=error.message)
-        raise ApplicationError(error.code, error.message, status_code=403) from error
+        raise ApplicationError(error.message, code=error.code, status_code=403) from error
     if ticket != session.ticket or session.status != LiveStatus.STARTING:
         raise ApplicationError(
-            "ticket_replayed", "This ticket was already used or replaced.", status_code=403
+            "This ticket was already used or replaced.", code="ticket_replayed", status_code=403
         )
     reason = _consent_gone(session.job, claims.grant_version)
     if reason:
         live_session_fail(session_id=session_id, code="consent_changed", reason=reason)
-        raise ApplicationError("consent_changed", reason, status_code=403)
+        raise ApplicationError(reason, code="consent_changed", status_code=403)
     portrait = _reference_portrait(session.job.identity)
     if portrait.sha256 != claims.portrait_sha256:
         raise ApplicationError(
-            "ticket_portrait_mismatch", "The portrait changed since the decision.", status_code=403
+            "The portrait changed since the decision.",
+            code="ticket_portrait_mismatch",
+            status_code=403,
         )
     with transaction.atomic():
         LiveSession.objects.filter(pk=session.pk).update(
@@ -432,7 +436,7 @@ def live_publish_context(*, session_id: str):
 
     def before_sign() -> None:
         if live_session_check(session_id=session_id, frames_sent=session.frames_sent):
-            raise ApplicationError("consent_revoked", TERMINATED_BY_REVOCATION)
+            raise ApplicationError(TERMINATED_BY_REVOCATION, code="consent_revoked")
 
     return info, c2pa_signing_identity(), secret_bytes("watermark"), before_sign
 
@@ -444,7 +448,7 @@ def live_session_publish(*, session_id: str, published, timings: dict) -> Output
     session = LiveSession.objects.select_for_update().get(public_id=_uuid(session_id))
     job = GenerationJob.objects.select_for_update().get(pk=session.job_id)
     if job.status != JobStatus.RUNNING or session.is_final:
-        raise ApplicationError("consent_revoked", TERMINATED_BY_REVOCATION)
+        raise ApplicationError(TERMINATED_BY_REVOCATION, code="consent_revoked")
     now = timezone.now()
     record = output_record_save(job=job, published=published, published_at=now)
     job.status, job.stage, job.progress = JobStatus.DONE, JobStage.DONE, 1.0

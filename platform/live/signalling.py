@@ -15,7 +15,7 @@ from .models import LiveSession
 FORWARD_TIMEOUT_S = 30  # the node analyses the portrait and marks it before answering
 
 NO_CAPACITY = ApplicationError(
-    "no_live_capacity", "No live capacity right now; try again later.", status_code=503
+    "No live capacity right now; try again later.", code="no_live_capacity", status_code=503
 )
 
 
@@ -58,8 +58,8 @@ def live_offer_forward(*, session: LiveSession, sdp: str, kind: str) -> dict:
         if status == 503:
             continue
         raise ApplicationError(
-            error.get("code", "live_node_error"),
             error.get("message", "The live node refused the session."),
+            code=error.get("code", "live_node_error"),
             status_code=status if 400 <= status < 600 else 502,
         )
     services.live_session_fail(
@@ -76,13 +76,13 @@ def live_stop_forward(*, session: LiveSession) -> dict:
         status, body = _post(f"{session.node.url}/sessions/{session.public_id}/stop", {}, 300)
     except (urllib.error.URLError, OSError, ValueError) as error:
         raise ApplicationError(
-            "live_node_unreachable", "The live node did not answer.", status_code=502
+            "The live node did not answer.", code="live_node_unreachable", status_code=502
         ) from error
     if status != 200 and status != 404:
         error = body.get("error") or {}
         raise ApplicationError(
-            error.get("code", "live_node_error"),
             error.get("message", "The stop failed."),
+            code=error.get("code", "live_node_error"),
             status_code=502,
         )
     return body

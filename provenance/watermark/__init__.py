@@ -56,11 +56,7 @@ from .detect import (
 from .embed import (
     STRENGTH,
     MarkedAppearance,
-    embed_residual,
-    embed_residuals,
-    embed_word,
     mark_appearance,
-    mark_frame,
 )
 from .known import KnownPayload, KnownPayloadMatch, best_known_payload
 from .rivagan import EMBED_SIZE, RivaganDecoder, RivaganEncoder, frame_logits, load_models
@@ -124,15 +120,11 @@ __all__ = [
     "detect_sampled",
     "detect_watermark",
     "detection_looks",
-    "embed_residual",
-    "embed_residuals",
-    "embed_word",
     "frame_logits",
     "frames_carry_payload",
     "holds_every_word",
     "load_models",
     "mark_appearance",
-    "mark_frame",
     "ordered_word",
     "run_at",
     "run_middle",

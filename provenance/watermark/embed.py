@@ -19,7 +19,7 @@ from provenance.errors import WatermarkError
 from provenance.payload import DATA_WORDS, WORD_COUNT, WatermarkPayload, word_bits
 
 from .rivagan import EMBED_SIZE, as_rgb, encoder, resize_square, to_model_input
-from .schedule import BIT_ORDERS, appearance_for_frame, bit_order_of_run, ordered_word, run_of
+from .schedule import BIT_ORDERS, appearance_for_frame, ordered_word
 
 STRENGTH = 1.7  # residual gain, rounded by dithering (`_add_residual`): rendered PSNR ~39 dB
 
@@ -46,18 +46,6 @@ class _ResidualMaker:
         return [cv2.resize(r, (width, height), interpolation=cv2.INTER_LINEAR) for r in residuals]
 
 
-def embed_residuals(image: np.ndarray, words: Sequence[int]) -> list[np.ndarray]:
-    """RivaGAN's residual for each 32-bit word, made at EMBED_SIZE and upsampled to the image.
-
-    One encoder pass for all the words: B x (H, W, 3) float32."""
-    return _ResidualMaker(image)(words)
-
-
-def embed_residual(image: np.ndarray, word: int) -> np.ndarray:
-    """RivaGAN's residual for one 32-bit word, upsampled to the image, (H, W, 3) float32."""
-    return embed_residuals(image, [word])[0]
-
-
 @functools.lru_cache(maxsize=4)
 def _dither(shape: tuple[int, ...]) -> np.ndarray:
     """A fixed uniform [0, 1) pattern of `shape`, float32: the same in every run and process."""
@@ -78,11 +66,6 @@ def _add_residual(image: np.ndarray, residual: np.ndarray, sign: float) -> np.nd
     """
     dither = _dither(image.shape)
     return np.clip(np.floor(image + sign * STRENGTH * residual + dither), 0, 255).astype(np.uint8)
-
-
-def embed_word(image: np.ndarray, word: int) -> np.ndarray:
-    """Mark one image with a 32-bit word: RivaGAN at EMBED_SIZE, residual upsampled, x STRENGTH."""
-    return _add_residual(as_rgb(image), embed_residual(image, word), 1.0)
 
 
 def _check_payload_words(payload: WatermarkPayload) -> None:
@@ -152,14 +135,3 @@ def mark_appearance(aligned: np.ndarray, payload: WatermarkPayload) -> MarkedApp
     ]
     background.shutdown(wait=False)  # the thread ends after the last order
     return MarkedAppearance(payload, [first, *later])
-
-
-def mark_frame(frame: np.ndarray, payload: WatermarkPayload, index: int) -> np.ndarray:
-    """Mark one frame directly with the word its index carries (~300 ms: a fallback only)."""
-    _check_payload_words(payload)
-    run = run_of(index)
-    word = run % WORD_COUNT
-    sign = 1.0 if word % 2 == 0 else -1.0
-    embedded = ordered_word(payload.words[word - word % 2], bit_order_of_run(run))
-    frame = as_rgb(frame)
-    return _add_residual(frame, embed_residual(frame, embedded), sign)

@@ -1,6 +1,6 @@
 """Quality, measured with dlib on rendered frames of skimage's astronaut speaking espeak-ng text.
 
-Targets (issue 3): identity kept (descriptor distance to the portrait: median <= 0.35,
+Targets: identity kept (descriptor distance to the portrait: median <= 0.35,
 max <= 0.5), lip sync (inner-mouth opening vs speech RMS envelope: r >= 0.5 within +-2
 frames; quietest fifth opens <= 20% of the loudest fifth), 8-30 blinks per minute, visible
 head motion (nose-tip std >= 2% of the inter-ocular distance) without jitter. The same

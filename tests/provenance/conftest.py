@@ -8,7 +8,7 @@ import pytest
 import torch
 from skimage import data
 
-from provenance.bench import make_motion, render_frame
+from provenance.bench_clips import make_motion, render_frame
 from provenance.payload import WatermarkPayload, payload_for_record
 from provenance.watermark import MarkedAppearance, mark_appearance
 

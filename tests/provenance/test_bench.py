@@ -21,10 +21,18 @@ def test_the_quick_bench_reports_every_figure_and_no_false_identification():
     report = json.loads(result.stdout.strip().splitlines()[-1])
     # the intact published clip is identified; the attacks' rates are measured by the full run
     assert report["none"] == 1.0 and 0.0 <= report["fps_15"] <= 1.0
-    assert report["false_identifications"] == 0
+    assert report["false_identifications"] == 0 and report["wrong_records"] == 0
     assert report["psnr_db"] >= 38.0
-    for key in ("embed_ms_per_frame", "detect_seconds_10s", "clean_clips"):
-        assert key in report
+    # --quick's counts, and timings that were really taken (a missing stage reads as 0)
+    assert (report["clips"], report["clean_clips"], report["clean_images"]) == (1, 2, 30)
+    assert report["embed_ms_per_frame"] > 0 and report["detect_seconds_10s"] > 0
+    assert 0 < report["read_seconds_10s"] <= report["detect_seconds_10s"]
+    # one row per attack run, each counting the one clip, with the target its attack has
+    assert set(report["attacks"]) == set(QUICK_ATTACKS) == set(report["mean_confidence"])
+    for name in QUICK_ATTACKS:
+        row = report["attacks"][name]
+        assert row["clips"] == 1 and row["target"] == 1
+        assert row["right_record"] == report[name] and row["wrong_record"] == 0
 
 
 def test_every_attack_turns_a_published_clip_into_frames():

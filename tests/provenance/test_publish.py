@@ -7,9 +7,9 @@ import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
+from tests.toy_renderer import head_motion
 
 from provenance.c2pa_ca import SigningIdentity
 from provenance.errors import MediaError, SigningError, WatermarkError
@@ -33,7 +33,6 @@ other_identity = media_fixtures.other_identity
 KEY = b"publish-test-watermark-key-0001!"
 RECORD_ID = 4217
 SIDE = 512  # the platform's output size; the mark is tuned for it
-FPS = 25
 INFO = ManifestInfo(
     title="talking-face.mp4",
     record_id=RECORD_ID,
@@ -55,26 +54,14 @@ def appearance(payload: WatermarkPayload) -> MarkedAppearance:
     return mark_appearance(portrait(SIDE), payload)
 
 
-def _head_motion(image: np.ndarray, index: int) -> np.ndarray:
-    """A smooth sway, tilt and zoom, as a renderer warping one appearance produces."""
-    t = index / FPS
-    matrix = cv2.getRotationMatrix2D(
-        (SIDE / 2, SIDE / 2), 2.5 * np.sin(2 * np.pi * 0.4 * t), 1.0 + 0.02 * np.sin(1.9 * t + 1)
-    )
-    matrix[:, 2] += (8 * np.sin(2 * np.pi * 0.5 * t), 5 * np.sin(2.2 * t + 2))
-    return cv2.warpAffine(image, matrix, (SIDE, SIDE), borderMode=cv2.BORDER_REFLECT)
-
-
 def rendered(appearance: MarkedAppearance, count: int) -> Iterator[np.ndarray]:
     """Frames rendered from the marked appearance, one at a time."""
-    for index in range(count):
-        yield _head_motion(appearance.for_frame(index), index)
+    return head_motion(appearance.for_frame, count)
 
 
 def unmarked(count: int) -> Iterator[np.ndarray]:
     base = portrait(SIDE)
-    for index in range(count):
-        yield _head_motion(base, index)
+    return head_motion(lambda index: base, count)
 
 
 def _publish(frames, payload, out: Path, identity: SigningIdentity, **kwargs):
@@ -249,13 +236,3 @@ def test_it_streams_frames_instead_of_holding_the_clip(
         tracemalloc.stop()
     assert record.frames == count
     assert peak < 40 * 2**20
-
-
-@pytest.mark.slow
-def test_it_marks_frames_itself_when_they_are_not_premarked(
-    payload: WatermarkPayload, platform_identity: SigningIdentity, tmp_path: Path
-) -> None:
-    out = tmp_path / "o.mp4"
-    record = _publish(unmarked(36), payload, out, platform_identity, frames_premarked=False)
-    assert record.frames == 36
-    assert read_manifest(out, platform_identity.root_pem).state == "trusted"

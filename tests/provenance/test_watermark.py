@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from provenance.attacks import decode_video, encode_h264
-from provenance.bench import psnr
+from provenance.bench_clips import psnr
 from provenance.errors import MediaError, WatermarkError
 from provenance.payload import payload_for_record
 from provenance.watermark import (
@@ -17,7 +17,6 @@ from provenance.watermark import (
     detection_looks,
     frame_logits,
     frames_carry_payload,
-    mark_frame,
     run_middle,
     run_of,
     sample_positions,
@@ -182,8 +181,8 @@ def test_publish_check_rejects_a_payload_made_with_another_key(marked_clip, payl
         frames_carry_payload(marked_clip, payload, b"some-other-platform-key-12345678")
 
 
-def test_the_fallback_marks_a_frame_with_its_run_word(astronaut_aligned, payload):
-    marked = mark_frame(astronaut_aligned, payload, index=run_middle(2))  # word 2
+def test_the_middle_frame_of_a_run_carries_that_runs_word(marked_appearance, payload):
+    marked = marked_appearance.for_frame(run_middle(2))  # run 2: word 2, the first bit order
     logits = frame_logits([marked])[0]
     expected = np.array([(payload.words[2] >> (31 - i)) & 1 for i in range(32)], bool)
     assert np.mean((logits > 0) == expected) >= 0.9

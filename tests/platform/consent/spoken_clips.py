@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import av
 import numpy as np
+from tests.toy_renderer import head_motion
 
 SPOKEN_CODE = "489241"  # the code the test verifications are pinned to (see `pin_code`)
 WRONG_CODE = "157815"
@@ -97,23 +98,8 @@ def submit_recording(verification, owner, data: bytes, *, recorded_for: float = 
 
 
 def moving_frames(appearance_for_frame, count: int) -> list[np.ndarray]:
-    """Frame i: appearance_for_frame(i) (a 512 x 512 face picture) turning, nodding and swaying
-    slowly, as a head does while reading (never periodic, so evenly spaced samples never land
-    on one pose)."""
-    import cv2
-
-    frames = []
-    for index in range(count):
-        angle = 4.0 * np.sin(index / 5.0)
-        scale = 1.0 + 0.03 * np.sin(index / 7.0)
-        matrix = cv2.getRotationMatrix2D((256, 256), angle, scale)
-        matrix[0, 2] += 6.0 * np.sin(index / 4.0)
-        frames.append(
-            cv2.warpAffine(
-                appearance_for_frame(index), matrix, (512, 512), borderMode=cv2.BORDER_REFLECT
-            )
-        )
-    return frames  # count x (512, 512, 3)
+    """Frame i: appearance_for_frame(i) (a face picture) moving as a head does while reading."""
+    return list(head_motion(appearance_for_frame, count))  # count x (H, W, 3)
 
 
 def astronaut_moving(base: np.ndarray, count: int = 60) -> list[np.ndarray]:

@@ -6,8 +6,9 @@ import pytest
 
 from audit.models import AuditEvent
 from consent.models import ReferencePortrait
+from consent.portraits import portrait_enrol
 from consent.selectors import protected_identities, receipt_for_grant
-from consent.services import identity_biometrics_delete, portrait_enrol
+from consent.services import identity_biometrics_delete
 from core.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db(transaction=True)  # files go on commit

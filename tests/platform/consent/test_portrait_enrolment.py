@@ -7,7 +7,8 @@ import hashlib
 import pytest
 
 from audit.models import AuditEvent
-from consent.services import identity_create, portrait_enrol
+from consent.portraits import portrait_enrol
+from consent.services import identity_create
 from core.errors import ApplicationError
 from generator.errors import GeneratorError
 

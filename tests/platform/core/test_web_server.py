@@ -83,7 +83,7 @@ def test_it_serves_the_platform(web_server):
 
 def test_clients_that_connect_before_they_ask_do_not_hold_up_others(web_server):
     """gthread keeps a thread on each new connection until its first request (up to 5 s): with
-    the old 4 threads a process, four silent connections made the next request wait 5 s."""
+    only 4 threads a process, four silent connections would make the next request wait 5 s."""
     port, url = web_server
     silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
     try:

@@ -28,6 +28,7 @@ from provenance.media import Mp4Writer
 from provenance.payload import payload_for_record
 from provenance.publish import PublishedRecord, publish
 from provenance.watermark import mark_appearance
+from tests.toy_renderer import head_motion
 
 RECORD_ID = 4242  # the job id, hence the watermark's record id
 FPS = 25
@@ -50,19 +51,6 @@ def _session_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
 
 def astronaut_square(side: int = SIDE) -> np.ndarray:
     return cv2.resize(astronaut(), (side, side), interpolation=cv2.INTER_AREA)
-
-
-def smooth_warps(appearance_for_frame, count: int, side: int = SIDE, phase: float = 0.0):
-    """Frames of an appearance moving like a talking head: slow rotation, zoom and sway
-    (`phase` shifts the motion: another clip of the same face)."""
-    for index in range(count):
-        angle = 3.0 * np.sin(index / 12.0 + phase)
-        scale = 1.0 + 0.02 * np.sin(index / 17.0)
-        matrix = cv2.getRotationMatrix2D((side / 2, side / 2), angle, scale)
-        matrix[0, 2] += 4.0 * np.sin(index / 9.0)
-        yield cv2.warpAffine(
-            appearance_for_frame(index), matrix, (side, side), borderMode=cv2.BORDER_REFLECT
-        )
 
 
 def write_frames(path: Path, frames, fps: int = FPS, crf: int = 23) -> Path:
@@ -111,7 +99,7 @@ def _publish_output(
     )
     path = folder / f"{record_id}.mp4"
     published = publish(
-        smooth_warps(marked.for_frame, SECONDS * FPS, phase=phase),
+        head_motion(marked.for_frame, SECONDS * FPS, phase=phase),
         None,
         payload,
         info,
@@ -208,14 +196,6 @@ def astronaut_photo(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("likeness") / "astronaut.jpg"
     cv2.imwrite(str(path), cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR))
     return path
-
-
-@pytest.fixture(scope="session")
-def astronaut_descriptor() -> list[float]:
-    from generator.face_analysis import face_descriptors
-
-    (descriptor,) = face_descriptors(astronaut_square())
-    return [float(x) for x in descriptor]
 
 
 @pytest.fixture(scope="session")

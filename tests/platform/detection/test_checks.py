@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
-from skimage.data import coffee
+from skimage.data import astronaut, coffee
 
 from detection.checks import fingerprint_check
 from detection.sampling import sample_upload
@@ -12,21 +13,25 @@ from detection.verdict import RegistryEntry, decide_verdict
 from provenance.manifest import ManifestReport
 from provenance.media import MediaLimits
 from provenance.payload import payload_for_record
-from provenance.watermark import KnownPayload, WatermarkDetection, detect_sampled, embed_word
+from provenance.watermark import (
+    KnownPayload,
+    WatermarkDetection,
+    detect_sampled,
+    mark_appearance,
+    run_middle,
+)
 
 RECORD_ID = 4242
 
 
 def astronaut_square():
-    import cv2
-    from skimage.data import astronaut
-
     return cv2.resize(astronaut(), (512, 512), interpolation=cv2.INTER_AREA)
 
 
 def test_a_single_marked_frame_points_at_its_record_but_never_identifies(watermark_key):
     payload = payload_for_record(RECORD_ID, watermark_key)
-    still = embed_word(astronaut_square(), payload.words[1])  # one frame carries one word
+    # The middle frame of run 2 carries one word: word 2, data word 1 added (the plus side).
+    still = mark_appearance(astronaut_square(), payload).for_frame(run_middle(2))
     registered = [
         KnownPayload(RECORD_ID, payload.value_hex),
         KnownPayload(7, "0123456789abcdef"),

@@ -46,7 +46,8 @@ def identity(owner, astronaut_png):
     from django.utils import timezone
 
     from consent.models import IdentityStatus
-    from consent.services import identity_create, portrait_enrol
+    from consent.portraits import portrait_enrol
+    from consent.services import identity_create
 
     person = identity_create(owner=owner, display_name="Olivia Owner")
     portrait_enrol(identity=person, owner=owner, data=astronaut_png, filename="portrait.png")

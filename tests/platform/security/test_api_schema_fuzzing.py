@@ -1,6 +1,6 @@
 """Schemathesis fuzzes every operation of /api/schema/ on a live server: no 5xx, ever.
 
-Run as the issue measured it on this Python (one worker; two crashed): signed out, then as an
+Run with one worker (two crashed on this Python): signed out, then as an
 approved requester with an API token, so both the refusals and the real handlers are fuzzed.
 """
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
 from django.core.management.base import BaseCommand, CommandError
 
 from consent.receipts import public_key_pem_matches, receipt_verify
@@ -51,8 +52,6 @@ class Command(BaseCommand):
 
 
 def _pem(public_key) -> str:
-    from cryptography.hazmat.primitives import serialization
-
     return public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()

@@ -10,8 +10,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import cv2
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from skimage import data
 
 SAMPLE_TEXT = (
     "Hello. This video was made with my consent. "
@@ -27,9 +29,6 @@ class Command(BaseCommand):
         parser.add_argument("--out-dir", default=str(Path(settings.VAR_DIR) / "sample"))
 
     def handle(self, *args, **options):
-        import cv2
-        from skimage import data
-
         out_dir = Path(options["out_dir"])
         out_dir.mkdir(parents=True, exist_ok=True)
         portrait = out_dir / "portrait.png"

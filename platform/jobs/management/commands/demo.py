@@ -12,16 +12,34 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+import wave
 from pathlib import Path
 
+import cv2
+import numpy as np
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
+from accounts.models import User
+from accounts.services import demo_accounts_seed
+from config.celery_app import app
+from consent import portraits as consent_portraits
+from consent import services as consent_services
+from consent import verification as consent_verification
+from consent.models import Identity, IdentityStatus
+from consent.scope import GrantScope
+from consent.selectors import grant_active_for, receipt_for_grant
 from core.errors import USER_FACING_ERRORS
+from generator.config import EMOTIONS
+from generator.face_analysis import load_image
+from jobs import services
+from jobs.tasks import load_job_models
+from provenance.media import AudioTrack, Mp4Writer
 
 DEMO_PURPOSE = "news_explainer"
 DEMO_IDENTITY_NAME = "Olivia Owner (demo)"
@@ -132,14 +150,6 @@ def _rate(frames: int, seconds) -> float | None:
 def _demo_consent(portrait: Path, say):
     """The demo accounts, an identity enrolled from `portrait` and verified, and its grant;
     reused when they already exist for this very portrait."""
-    from accounts.models import User
-    from accounts.services import demo_accounts_seed
-    from consent import services as consent
-    from consent.models import Identity, IdentityStatus
-    from consent.scope import GrantScope
-    from consent.selectors import grant_active_for
-    from generator.config import EMOTIONS
-
     demo_accounts_seed()
     owner = User.objects.get(username="demo-owner")
     verifier = User.objects.get(username="demo-verifier")
@@ -155,8 +165,10 @@ def _demo_consent(portrait: Path, say):
         .first()
     )
     if identity is None:
-        identity = consent.identity_create(owner=owner, display_name=DEMO_IDENTITY_NAME)
-        consent.portrait_enrol(identity=identity, owner=owner, data=data, filename=portrait.name)
+        identity = consent_services.identity_create(owner=owner, display_name=DEMO_IDENTITY_NAME)
+        consent_portraits.portrait_enrol(
+            identity=identity, owner=owner, data=data, filename=portrait.name
+        )
         identity.refresh_from_db()
         say(f"enrolled identity {identity.pk} from {portrait.name}")
     if identity.status != IdentityStatus.VERIFIED:
@@ -166,7 +178,7 @@ def _demo_consent(portrait: Path, say):
 
     grant = grant_active_for(identity=identity, requester=requester, purpose=DEMO_PURPOSE)
     if grant is None:
-        grant = consent.consent_grant(
+        grant = consent_services.consent_grant(
             identity=identity,
             owner=owner,
             scope=GrantScope(
@@ -191,15 +203,13 @@ def _demo_verify(identity, owner, verifier, portrait_bytes: bytes) -> None:
     clip (motion, speech, the code heard), and the verifier's reason says plainly that this was
     a demo approval. The recogniser may miss a synthetic digit: then a fresh code is tried.
     """
-    from consent import verification as consent
-
     for attempt in range(1, VERIFY_ATTEMPTS + 1):
-        verification = consent.verification_start(identity=identity, owner=owner)
+        verification = consent_verification.verification_start(identity=identity, owner=owner)
         with tempfile.TemporaryDirectory() as folder:
             clip = Path(folder) / "statement.mp4"
             _speaking_clip(portrait_bytes, verification.code, clip)
             with override_settings(CONSENT_ALLOW_CLIP_UPLOAD=True):
-                verification = consent.verification_submit_clip(
+                verification = consent_verification.verification_submit_clip(
                     verification=verification, owner=owner, data=clip.read_bytes(), source="upload"
                 )
         if verification.status == "pending_review":
@@ -208,7 +218,7 @@ def _demo_verify(identity, owner, verifier, portrait_bytes: bytes) -> None:
         if codes != ["code_not_spoken"] or attempt == VERIFY_ATTEMPTS:
             failures = "; ".join(verification.checks.get("failures", [])) or verification.status
             raise CommandError(f"the demo verification clip failed its checks: {failures}")
-    consent.verification_review(
+    consent_verification.verification_review(
         verification=verification,
         verifier=verifier,
         approve=True,
@@ -219,15 +229,6 @@ def _demo_verify(identity, owner, verifier, portrait_bytes: bytes) -> None:
 
 def _speaking_clip(portrait_bytes: bytes, code: str, path: Path) -> None:
     """The portrait swaying and turning a little while espeak-ng reads `code` (H.264 + AAC)."""
-    import subprocess
-    import wave
-
-    import cv2
-    import numpy as np
-
-    from generator.face_analysis import load_image
-    from provenance.media import AudioTrack, Mp4Writer
-
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         raise CommandError("espeak-ng is not installed (make install provides it)")
@@ -253,15 +254,10 @@ def _speaking_clip(portrait_bytes: bytes, code: str, path: Path) -> None:
 
 
 def _demo_submit(requester, identity, audio: Path, job_portrait: Path | None, options):
-    from config.celery_app import app
-    from jobs import services
-
     eager_before = app.conf.task_always_eager
     if not options["use_worker"]:
         # Eager: the real task runs in this process when the submission commits. This process
         # plays the worker, so it loads the models first, as a worker does when it starts.
-        from jobs.tasks import load_job_models
-
         load_job_models()
         app.conf.task_always_eager = True
     try:
@@ -305,7 +301,6 @@ def _copy_atomically(source: Path, out: Path) -> None:
 
 
 def _write_receipt(grant, out: Path) -> Path:
-    from consent.selectors import receipt_for_grant
 
     receipt = receipt_for_grant(grant=grant)
     path = out.with_name(out.stem + ".receipt.json")
