@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.toy_renderer import head_motion
 
 from provenance.c2pa_ca import SigningIdentity
 from provenance.errors import MediaError, SigningError, WatermarkError
@@ -25,6 +24,7 @@ from provenance.watermark import (
 )
 from tests.provenance import conftest_media as media_fixtures
 from tests.provenance.conftest_media import portrait, tone
+from tests.toy_renderer import head_motion
 
 # Fixtures shared with test_media.py and test_c2pa.py (conftest.py is the watermark tests').
 platform_identity = media_fixtures.platform_identity

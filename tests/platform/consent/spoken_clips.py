@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import av
 import numpy as np
+
 from tests.toy_renderer import head_motion
 
 SPOKEN_CODE = "489241"  # the code the test verifications are pinned to (see `pin_code`)
