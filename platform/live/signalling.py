@@ -9,7 +9,7 @@ import urllib.request
 
 from core.errors import ApplicationError
 
-from . import selectors, services
+from . import endings, selectors
 from .models import LiveSession
 
 FORWARD_TIMEOUT_S = 30  # the node analyses the portrait and marks it before answering
@@ -62,7 +62,7 @@ def live_offer_forward(*, session: LiveSession, sdp: str, kind: str) -> dict:
             error.get("message", "The live node refused the session."),
             status_code=status if 400 <= status < 600 else 502,
         )
-    services.live_session_fail(
+    endings.live_session_fail(
         session_id=str(session.public_id), code=NO_CAPACITY.code, reason=NO_CAPACITY.message
     )
     raise NO_CAPACITY
