@@ -158,6 +158,14 @@ class LiveNode:
         outcome = self.call(lambda: session.end(publish=True, reason="stopped"), timeout=300)
         return {"status": outcome}
 
+    def recheck_session(self, session_id: str) -> dict:
+        """Consent was revoked (the web side says): check it now rather than at the next poll."""
+        session = self.sessions.get(session_id)
+        if session is None:
+            return {"status": "unknown"}
+        ended = self.call(session.recheck, timeout=30)
+        return {"status": "terminated" if ended else "running"}
+
     def release(self, session: NodeSession) -> None:
         with self._lock:
             self.sessions.pop(session.session_id, None)
@@ -200,6 +208,8 @@ def _handler_for(node: LiveNode):
                     self._answer(200, node.offer(body))
                 elif self.path.startswith("/sessions/") and self.path.endswith("/stop"):
                     self._answer(200, node.stop_session(self.path.split("/")[2]))
+                elif self.path.startswith("/sessions/") and self.path.endswith("/recheck"):
+                    self._answer(200, node.recheck_session(self.path.split("/")[2]))
                 else:
                     raise ApplicationError("not_found", "Not found.", status_code=404)
             except ApplicationError as error:

@@ -158,24 +158,30 @@ class NodeSession:
         """Re-check consent and the session's length until the session ends."""
         while self.ending is None:
             await asyncio.sleep(CHECK_SECONDS)
-            if self.ending is not None:
-                return
-            try:
-                reason = await asyncio.to_thread(
-                    db_call,
-                    endings.live_session_check,
-                    session_id=self.session_id,
-                    frames_sent=self.stats.frames_sent,
-                )
-            except Exception:  # noqa: BLE001 - a check that cannot run must stop the stream
-                logger.exception("live session %s: consent check failed", self.session_id)
-                reason = "the consent check failed"
-            if reason:
-                self.end(publish=False, reason=reason)
+            if self.ending is not None or await self.recheck():
                 return
             if time.monotonic() - self.started >= self.admission.max_duration_s:
                 self.end(publish=True, reason="maximum duration reached")
                 return
+
+    async def recheck(self) -> bool:
+        """Check consent now (the poll, or the web side's word that it was revoked); end the
+        session, publishing nothing, when it no longer holds. True when the session ends."""
+        if self.ending is not None:
+            return True
+        try:
+            reason = await asyncio.to_thread(
+                db_call,
+                endings.live_session_check,
+                session_id=self.session_id,
+                frames_sent=self.stats.frames_sent,
+            )
+        except Exception:  # noqa: BLE001 - a check that cannot run must stop the stream
+            logger.exception("live session %s: consent check failed", self.session_id)
+            reason = "the consent check failed"
+        if reason and self.ending is None:
+            self.end(publish=False, reason=reason)
+        return bool(reason)
 
     def end(self, *, publish: bool, reason: str) -> asyncio.Task:
         if self.ending is None:
