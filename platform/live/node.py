@@ -146,7 +146,7 @@ class LiveNode:
             self.sessions[session.session_id] = session
         await session.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         await session.pc.setLocalDescription(await session.pc.createAnswer())
-        asyncio.ensure_future(session.watch())
+        session.tasks.append(asyncio.ensure_future(session.watch()))  # cancelled at its end
         return session.pc.localDescription, session
 
     def stop_session(self, session_id: str) -> dict:
