@@ -19,7 +19,7 @@ from django.dispatch import receiver
 from consent.signals import grant_revoked
 
 from .models import LiveSession, LiveStatus
-from .signalling import _post
+from .signalling import node_post
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def live_nodes_notify(targets: list[tuple[str, str]]) -> threading.Thread:
     def send() -> None:
         for node_url, session_id in targets:
             try:
-                _post(f"{node_url}/sessions/{session_id}/recheck", {}, RECHECK_TIMEOUT_S)
+                node_post(f"{node_url}/sessions/{session_id}/recheck", {}, RECHECK_TIMEOUT_S)
             except (urllib.error.URLError, OSError, ValueError):
                 # The node's own poll ends the session within CHECK_SECONDS anyway.
                 logger.warning(

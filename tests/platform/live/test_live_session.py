@@ -173,9 +173,9 @@ def test_a_forged_ticket_is_refused_by_the_node(live_node, live_grant, identity,
     )
     header, payload, signature = session.ticket.split(".")
     forged = f"{header}.{payload}.{signature[::-1]}"
-    from live.signalling import _post
+    from live.signalling import node_post
 
-    status, body = _post(
+    status, body = node_post(
         f"{live_node.url}/sessions",
         {"session_id": str(session.public_id), "ticket": forged, "sdp": "v=0\r\n", "type": "offer"},
         30,
@@ -198,11 +198,11 @@ def test_an_expired_ticket_is_refused_by_the_node(live_node, live_grant, identit
     LiveSession.objects.filter(pk=session.pk).update(created_at=timezone.now())
     from unittest import mock
 
-    from live.signalling import _post
+    from live.signalling import node_post
 
     later = timezone.now() + timedelta(minutes=3)
     with mock.patch("live.services.timezone.now", return_value=later):
-        status, body = _post(
+        status, body = node_post(
             f"{live_node.url}/sessions",
             {
                 "session_id": str(session.public_id),
