@@ -187,6 +187,9 @@ async def run_session(
         for task in tasks:
             task.cancel()
         await pc.close()
+        # The player's decoding thread stops only with its own track, not with ours around it;
+        # left running, it posts to this loop after asyncio.run has closed it.
+        player.audio.stop()
     return measurements(microphone, received, session, created)
 
 
