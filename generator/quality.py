@@ -145,14 +145,10 @@ def measure_portrait(name: str, image: np.ndarray, voice: AudioClip, seed: int =
     envelope = rms_envelope(voice, FPS)[: len(frames)]
     meshes = _track(frames, analysis.mesh)  # (T, 478, 3)
     opening = _opening(meshes)
-    speech = envelope > 0.1 * envelope.max()
     ear = _eye_aspect(meshes)
     closed = ear < 0.6 * np.median(ear)
     blinks = int(np.sum(closed[1:] & ~closed[:-1]))
     poses = np.array([(p.yaw, p.pitch) for p in map(head_pose, meshes)])  # (T, 2)
-    order = np.argsort(envelope)
-    fifth = max(1, len(order) // 5)
-    loud = float(opening[order[-fifth:]].mean())
     picks = set(np.linspace(0, len(frames) - 1, 12).astype(int).tolist())
     picks |= {int(np.argmax(opening)), int(np.argmin(ear))}
     distances = []
@@ -161,16 +157,16 @@ def measure_portrait(name: str, image: np.ndarray, voice: AudioClip, seed: int =
         distances.append(
             min(descriptor_distance(d, analysis.descriptor) for d in found) if found else 1.0
         )
-    r, lag = _sync(opening, envelope)
+    sync = _lip_sync(opening, envelope)
     quality = PortraitQuality(
         name=name,
         identity_median=round(float(np.median(distances)), 3),
         identity_max=round(float(np.max(distances)), 3),
-        sync_r=round(r, 3),
-        sync_lag=lag,
-        silence_ratio=round(float(opening[order[:fifth]].mean()) / max(loud, 1e-6), 3),
-        mouth_open_p90=round(float(np.percentile(opening[speech], 90)), 3),
-        mouth_open_p10=round(float(np.percentile(opening[speech], 10)), 3),
+        sync_r=sync.sync_r,
+        sync_lag=sync.sync_lag,
+        silence_ratio=sync.silence_ratio,
+        mouth_open_p90=sync.mouth_open_p90,
+        mouth_open_p10=sync.mouth_open_p10,
         blinks_per_min=round(blinks / (len(frames) / FPS) * 60.0, 1),
         yaw_range=round(float(np.subtract(*np.percentile(poses[:, 0], [95, 5]))), 2),
         pitch_range=round(float(np.subtract(*np.percentile(poses[:, 1], [95, 5]))), 2),
@@ -182,6 +178,54 @@ def measure_portrait(name: str, image: np.ndarray, voice: AudioClip, seed: int =
         [cv2.resize(frames[t], (TILE, TILE), interpolation=cv2.INTER_AREA) for t in times]
     )
     return quality, row
+
+
+@dataclass(frozen=True)
+class LipSync:
+    """The lip-sync figures of one video against its speech, as the benchmark measures them."""
+
+    sync_r: float
+    sync_lag: int
+    silence_ratio: float
+    mouth_open_p90: float
+    mouth_open_p10: float
+
+    def misses(self) -> list[str]:
+        """Names of the lip-sync targets (TARGETS) this video misses."""
+        missed = []
+        if self.sync_r < TARGETS["sync_r"][1] or abs(self.sync_lag) > 2:
+            missed.append("sync_r")
+        if self.silence_ratio > TARGETS["silence_ratio"][1]:
+            missed.append("silence_ratio")
+        if self.mouth_open_p90 < TARGETS["mouth_open_p90"][1]:
+            missed.append("mouth_open_p90")
+        return missed
+
+
+def measure_lip_sync(frames: list[np.ndarray], voice: AudioClip, start_mesh: np.ndarray) -> LipSync:
+    """Lip sync of any talking-face video, rendered here or read back from a file: `frames`
+    (T of (H, W, 3) uint8 RGB at FPS) against `voice`; `start_mesh` (478, 3) is where the face
+    is in the first frame (the portrait analysis's mesh for a render of that portrait)."""
+    envelope = rms_envelope(voice, FPS)[: len(frames)]  # (T,)
+    opening = _opening(_track(frames[: len(envelope)], start_mesh))  # (T,)
+    return _lip_sync(opening, envelope)
+
+
+def _lip_sync(opening: np.ndarray, envelope: np.ndarray) -> LipSync:
+    """Sync r and lag, opening in the quietest fifth over the loudest fifth, and mouth-open
+    p90/p10 on speech frames."""
+    order = np.argsort(envelope)
+    fifth = max(1, len(order) // 5)
+    loud = float(opening[order[-fifth:]].mean())
+    speech = envelope > 0.1 * envelope.max()
+    r, lag = _sync(opening, envelope)
+    return LipSync(
+        sync_r=round(r, 3),
+        sync_lag=lag,
+        silence_ratio=round(float(opening[order[:fifth]].mean()) / max(loud, 1e-6), 3),
+        mouth_open_p90=round(float(np.percentile(opening[speech], 90)), 3),
+        mouth_open_p10=round(float(np.percentile(opening[speech], 10)), 3),
+    )
 
 
 def _carphone_frames(indices: tuple[int, ...]) -> list[np.ndarray]:

@@ -33,6 +33,27 @@ class RevocationEffect:
 
 
 @dataclass
+class LiveSessionCounts:
+    """Live sessions by how they went, and the seconds streamed by those that ended or were
+    terminated (a failed session may never have streamed: its clock starts at the request)."""
+
+    started: int = 0
+    ended: int = 0  # stopped and published
+    terminated: int = 0  # consent revoked mid-stream
+    failed: int = 0
+    seconds_total: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "started": self.started,
+            "ended": self.ended,
+            "terminated": self.terminated,
+            "failed": self.failed,
+            "seconds_total": round(self.seconds_total, 2),
+        }
+
+
+@dataclass
 class AuditReport:
     since: datetime | None
     until: datetime | None
@@ -44,6 +65,7 @@ class AuditReport:
     jobs_cancelled_total: int = 0
     outputs_marked_total: int = 0
     detections_by_verdict: list[tuple[str, int]] = field(default_factory=list)
+    live_sessions: LiveSessionCounts = field(default_factory=LiveSessionCounts)
 
     def as_dict(self) -> dict:
         return {
@@ -68,6 +90,7 @@ class AuditReport:
             "jobs_cancelled_total": self.jobs_cancelled_total,
             "outputs_marked_total": self.outputs_marked_total,
             "detections_by_verdict": dict(self.detections_by_verdict),
+            "live_sessions": self.live_sessions.as_dict(),
         }
 
 
@@ -88,9 +111,46 @@ def _int(value) -> int:
         return 0
 
 
+def _float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _live_session_counts(events) -> LiveSessionCounts:
+    counts = LiveSessionCounts()
+    by_action = dict(
+        events.filter(
+            action__in=[
+                AuditAction.LIVE_STARTED,
+                AuditAction.LIVE_ENDED,
+                AuditAction.LIVE_TERMINATED,
+                AuditAction.LIVE_FAILED,
+            ]
+        )
+        .values("action")
+        .annotate(n=Count("seq"))
+        .values_list("action", "n")
+    )
+    counts.started = by_action.get(AuditAction.LIVE_STARTED, 0)
+    counts.ended = by_action.get(AuditAction.LIVE_ENDED, 0)
+    counts.terminated = by_action.get(AuditAction.LIVE_TERMINATED, 0)
+    counts.failed = by_action.get(AuditAction.LIVE_FAILED, 0)
+    # A session has one end event; its duration_s runs from the node's admission to the end.
+    for details in (
+        events.filter(action__in=[AuditAction.LIVE_ENDED, AuditAction.LIVE_TERMINATED])
+        .values_list("details", flat=True)
+        .iterator()
+    ):
+        if isinstance(details, dict):
+            counts.seconds_total += _float(details.get("duration_s"))
+    return counts
+
+
 def audit_report(*, since: datetime | None = None, until: datetime | None = None) -> AuditReport:
     """Denials by reason, generations per identity and requester, revocations and their effect,
-    detections by verdict, over [since, until]."""
+    detections by verdict, live sessions, over [since, until]."""
     window = AuditFilter(since=since, until=until)
     events = audit_event_queryset(filters=window)
     report = AuditReport(since=since, until=until)
@@ -110,7 +170,8 @@ def audit_report(*, since: datetime | None = None, until: datetime | None = None
         .order_by("-n", "action")[:TOP]
     ]
 
-    published = events.filter(action=AuditAction.JOB_PUBLISHED)
+    # A published live recording is a generation like an offline video.
+    published = events.filter(action__in=[AuditAction.JOB_PUBLISHED, AuditAction.LIVE_ENDED])
     report.generations_by_identity = _grouped(published, "identity_id")
     report.generations_by_requester = _grouped(published, "requester_id")
 
@@ -138,4 +199,5 @@ def audit_report(*, since: datetime | None = None, until: datetime | None = None
     report.detections_by_verdict = _grouped(
         events.filter(action=AuditAction.DETECTION_CHECKED), "verdict"
     )
+    report.live_sessions = _live_session_counts(events)
     return report

@@ -2,9 +2,10 @@
 
 `job_submit` is where a request meets the policy: inputs are stored and hashed, the job's
 portrait is compared with the identity's reference face, every fact goes into
-policy.decisions.decide, and the decision is audit-logged whatever it is. Only an allowed
-decision makes a job, a signed ticket and (after commit) a Celery task. What the task does is
-in jobs.run; how jobs end is in jobs.finish; revocation and erasure in their own modules.
+policy.decisions.decide (through jobs.policy_gate, which live sessions share), and the
+decision is audit-logged whatever it is. Only an allowed decision makes a job, a signed ticket
+and (after commit) a Celery task. What the task does is in jobs.run; how jobs end is in
+jobs.finish; revocation and erasure in their own modules.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.selectors import requester_is_approved
 from audit.actions import AuditAction
 from audit.services import audit_record
-from consent.selectors import grant_active_for, grant_policy_facts, identity_policy_facts
+from consent.selectors import grant_active_for
 from core.errors import ApplicationError
 from core.image_shape import portrait_shape_check
 from core.keys import signing_key
@@ -29,36 +29,29 @@ from generator.audio import frame_count, load_audio
 from generator.config import RenderConfig
 from generator.errors import GeneratorError
 from generator.face_analysis import face_descriptors, load_image
-from policy.decisions import (
-    Decision,
-    DecisionContext,
-    PolicyLimits,
-    RequesterFacts,
-    decide,
-)
+from policy.decisions import decide
 from policy.tickets import issue_ticket, ticket_claims
 from provenance.errors import MediaError
 from provenance.media import sniff_file
-from provenance.publish import min_publish_frames
 
 from . import inputs
 from .controls import controls_as_dict, controls_from
 from .models import GenerationJob
+from .policy_gate import (
+    PolicyDenied,
+    decision_context,
+    decision_details,
+    policy_allowed_audit,
+    policy_denial_audit,
+)
 from .tasks import job_enqueue
+
+__all__ = ["PolicyDenied", "job_submit"]  # PolicyDenied stays importable from here for callers
 
 logger = logging.getLogger(__name__)
 
 AUDIO_SUFFIX = ".audio"
 PORTRAIT_SUFFIX = ".portrait"
-
-
-class PolicyDenied(ApplicationError):
-    """The policy said no; `reasons` are policy.decisions.Reason values, in rule order."""
-
-    def __init__(self, decision: Decision) -> None:
-        super().__init__(decision.denial_message, code="policy_denied", status_code=403)
-        self.decision = decision
-        self.reasons = decision.reasons
 
 
 # --- submit ---------------------------------------------------------------------------------
@@ -70,28 +63,6 @@ class _PortraitFacts:
     is_reference: bool
     descriptors: tuple[tuple[float, ...], ...]
     mime: str
-
-
-def _policy_limits() -> PolicyLimits:
-
-    defaults = PolicyLimits()
-    return PolicyLimits(
-        # Shorter speech renders too few frames to carry the whole watermark: refused up front,
-        # not after a worker has rendered it.
-        min_audio_seconds=min_publish_frames() / RenderConfig().fps,
-        max_audio_seconds=float(
-            getattr(settings, "POLICY_MAX_AUDIO_SECONDS", defaults.max_audio_seconds)
-        ),
-        face_match_threshold=float(
-            getattr(settings, "POLICY_FACE_MATCH_THRESHOLD", defaults.face_match_threshold)
-        ),
-        requester_daily_quota=int(
-            getattr(settings, "POLICY_REQUESTER_DAILY_QUOTA", defaults.requester_daily_quota)
-        ),
-        identity_daily_quota=int(
-            getattr(settings, "POLICY_IDENTITY_DAILY_QUOTA", defaults.identity_daily_quota)
-        ),
-    )
 
 
 def _store_audio(audio_file) -> tuple[inputs.StoredInput, float, str]:
@@ -162,49 +133,6 @@ def _reference_portrait(identity):
     return portrait
 
 
-def _decision_context(
-    *, requester, identity, grant, purpose, audio_seconds, controls, portrait, now
-) -> DecisionContext:
-
-    since = now - timedelta(hours=24)
-    return DecisionContext(
-        now=now,
-        requester=RequesterFacts(
-            requester_id=requester.pk,
-            approved=requester_is_approved(user=requester),
-            active=requester.is_active,
-            organisation_id=requester.organisation_id,
-        ),
-        identity=identity_policy_facts(identity=identity),
-        grant=grant_policy_facts(grant=grant) if grant is not None else None,
-        purpose=purpose,
-        audio_seconds=audio_seconds,
-        emotion=controls.emotion,
-        # Download is decided when someone asks for the file, against the grant as it is then.
-        wants_download=False,
-        portrait_descriptors=portrait.descriptors,
-        requester_jobs_last_24h=GenerationJob.objects.filter(
-            requester=requester, created_at__gte=since
-        ).count(),
-        identity_jobs_last_24h=GenerationJob.objects.filter(
-            identity=identity, created_at__gte=since
-        ).count(),
-        limits=_policy_limits(),
-    )
-
-
-def _decision_details(decision: Decision, *, identity, requester, purpose) -> dict:
-    return {
-        "decision_id": decision.decision_id,
-        "reasons": decision.reason_codes,
-        "policy_version": decision.policy_version,
-        "identity_id": identity.pk,
-        "requester_id": requester.pk,
-        "purpose": purpose,
-        "portrait_distance": decision.portrait_distance,
-    }
-
-
 def job_submit(
     *, requester, identity, purpose: str, audio_file, portrait_file=None, controls
 ) -> GenerationJob:
@@ -223,27 +151,24 @@ def job_submit(
         raise
     now = timezone.now()
     grant = grant_active_for(identity=identity, requester=requester, purpose=purpose)
-    context = _decision_context(
+    context = decision_context(
         requester=requester,
         identity=identity,
         grant=grant,
         purpose=purpose,
         audio_seconds=audio_seconds,
-        controls=controls,
-        portrait=portrait,
+        emotion=controls.emotion,
+        portrait_descriptors=portrait.descriptors,
         now=now,
     )
     decision = decide(context)
-    details = _decision_details(decision, identity=identity, requester=requester, purpose=purpose)
+    details = decision_details(decision, identity=identity, requester=requester, purpose=purpose)
     if not decision.allowed:
         inputs.input_remove(audio.relative_path)
         inputs.input_remove(portrait.stored.relative_path)
-        audit_record(
-            action=AuditAction.POLICY_DECIDED,
-            outcome="denied",
-            actor=requester,
-            subject_type="identity",
-            subject_id=identity.pk,
+        policy_denial_audit(
+            requester=requester,
+            identity=identity,
             reason=decision.denial_message,
             details=details,
         )
@@ -325,14 +250,7 @@ def _job_create(
     )
     job.ticket = issue_ticket(claims, key.private_key, key.key_id)
     job.save(update_fields=["ticket"])
-    audit_record(
-        action=AuditAction.POLICY_DECIDED,
-        outcome="allowed",
-        actor=requester,
-        subject_type="identity",
-        subject_id=identity.pk,
-        details=details,
-    )
+    policy_allowed_audit(requester=requester, identity=identity, details=details)
     audit_record(
         action=AuditAction.JOB_SUBMITTED,
         actor=requester,

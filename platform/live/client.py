@@ -99,6 +99,9 @@ class TimedAudioTrack(MediaStreamTrack):
 class Received:
     rtp: list[int] = field(default_factory=list)
     walls: list[float] = field(default_factory=list)
+    # The decoded frames themselves, only when asked for (a screen recording of the stream):
+    # kept as av.VideoFrame, so nothing is converted while the stream runs.
+    frames: list | None = None
 
 
 async def _receive(track, received: Received, done: asyncio.Event) -> None:
@@ -107,6 +110,8 @@ async def _receive(track, received: Received, done: asyncio.Event) -> None:
             frame = await track.recv()
             received.walls.append(time.perf_counter())
             received.rtp.append(int(frame.pts))
+            if received.frames is not None:
+                received.frames.append(frame)
     except MediaStreamError:
         done.set()  # the node ended the stream (revocation, its own limit)
 
@@ -123,8 +128,10 @@ async def run_session(
     audio: str,
     purpose: str = "personal",
     seconds: float | None = None,
+    keep_frames: list | None = None,
 ) -> dict:
-    """One live session from offer to published record; returns the benchmark's figures."""
+    """One live session from offer to published record; returns the benchmark's figures.
+    With `keep_frames` (a list), every decoded video frame (av.VideoFrame) is appended to it."""
     pc = RTCPeerConnection()
     player = MediaPlayer(audio)
     if player.audio is None:
@@ -132,7 +139,7 @@ async def run_session(
     microphone = TimedAudioTrack(player.audio)
     pc.addTrack(microphone)
     pc.addTransceiver("video", direction="recvonly")
-    received = Received()
+    received = Received(frames=keep_frames)
     tasks: list[asyncio.Task] = []
     # The session is over for the client when its file has been sent, or when the node ends it
     # (then the sender stops pulling audio and the file never "ends").
@@ -180,6 +187,9 @@ async def run_session(
         for task in tasks:
             task.cancel()
         await pc.close()
+        # The player's decoding thread stops only with its own track, not with ours around it;
+        # left running, it posts to this loop after asyncio.run has closed it.
+        player.audio.stop()
     return measurements(microphone, received, session, created)
 
 

@@ -8,6 +8,9 @@ from datetime import timedelta
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from consent.models import ConsentGrant
+from jobs.models import GenerationJob
+
 from .models import LiveNode, LiveSession
 
 NODE_FRESH_SECONDS = 5  # a node that has not registered for this long is presumed gone
@@ -30,9 +33,8 @@ def live_nodes_alive() -> QuerySet[LiveNode]:
 
 def live_session_for(*, public_id, user) -> LiveSession | None:
     """The session if `user` asked for it (the only person who may read or stop it)."""
-    try:
-        key = uuid.UUID(str(public_id))
-    except ValueError:
+    key = live_session_key(public_id)
+    if key is None:
         return None
     return (
         LiveSession.objects.select_related("job", "node")
@@ -43,3 +45,21 @@ def live_session_for(*, public_id, user) -> LiveSession | None:
 
 def live_sessions_for_requester(*, user) -> QuerySet[LiveSession]:
     return LiveSession.objects.select_related("job").filter(requester=user)
+
+
+def live_session_key(value) -> uuid.UUID | None:
+    """A session's public id from untrusted text (None when it is not a UUID)."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def live_consent_gone(*, job: GenerationJob, grant_version: int) -> str:
+    """Why the consent behind a live session's job no longer holds ('' while it does)."""
+    grant = ConsentGrant.objects.get(pk=job.grant_id)
+    if grant.revoked_at is not None or not grant.is_active():
+        return "The person withdrew their consent."
+    if grant.version != grant_version:
+        return "The consent changed since the session was allowed."
+    return ""

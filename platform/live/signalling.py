@@ -9,7 +9,7 @@ import urllib.request
 
 from core.errors import ApplicationError
 
-from . import selectors, services
+from . import endings, selectors
 from .models import LiveSession
 
 FORWARD_TIMEOUT_S = 30  # the node analyses the portrait and marks it before answering
@@ -19,7 +19,8 @@ NO_CAPACITY = ApplicationError(
 )
 
 
-def _post(url: str, body: dict, timeout: float) -> tuple[int, dict]:
+def node_post(url: str, body: dict, timeout: float) -> tuple[int, dict]:
+    """POST JSON to a node; (status, JSON body), whatever the status."""
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"not an http(s) node url: {url}")
     request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
@@ -40,7 +41,7 @@ def live_offer_forward(*, session: LiveSession, sdp: str, kind: str) -> dict:
     is full (or none is up) the session fails with no_live_capacity (503)."""
     for node in selectors.live_nodes_with_room():
         try:
-            status, body = _post(
+            status, body = node_post(
                 f"{node.url}/sessions",
                 {
                     "session_id": str(session.public_id),
@@ -62,7 +63,7 @@ def live_offer_forward(*, session: LiveSession, sdp: str, kind: str) -> dict:
             code=error.get("code", "live_node_error"),
             status_code=status if 400 <= status < 600 else 502,
         )
-    services.live_session_fail(
+    endings.live_session_fail(
         session_id=str(session.public_id), code=NO_CAPACITY.code, reason=NO_CAPACITY.message
     )
     raise NO_CAPACITY
@@ -73,7 +74,7 @@ def live_stop_forward(*, session: LiveSession) -> dict:
     if session.node is None or session.is_final:
         return {"status": session.status}
     try:
-        status, body = _post(f"{session.node.url}/sessions/{session.public_id}/stop", {}, 300)
+        status, body = node_post(f"{session.node.url}/sessions/{session.public_id}/stop", {}, 300)
     except (urllib.error.URLError, OSError, ValueError) as error:
         raise ApplicationError(
             "The live node did not answer.", code="live_node_unreachable", status_code=502

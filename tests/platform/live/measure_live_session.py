@@ -5,7 +5,8 @@ benchmarks); run it on a quiet machine with
 
     .venv/bin/python -m pytest -q -s tests/platform/live/measure_live_session.py
 
-It prints `live_client`'s JSON line and appends nothing anywhere.
+It prints `live_client`'s JSON line, then the recording's lip-sync figures beside an offline
+render's of the same speech, and appends nothing anywhere.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ import pytest
 from tests.platform.jobs.conftest import espeak_wav
 
 from .conftest import grant_for
+from .test_live_recording import recording_lip_sync
 from .test_live_session import _run
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -81,4 +84,7 @@ def test_one_live_session_of_sixty_seconds(
         load_average_1min=round(os.getloadavg()[0], 2),
     )
     print(json.dumps(figures))
+    # The recording's lip sync, by generator.quality's code, beside an offline render's.
+    live, offline = recording_lip_sync(result["record_id"], identity, audio)
+    print(json.dumps({"lip_sync_recording": asdict(live), "lip_sync_offline": asdict(offline)}))
     assert result["status"] == "ended", result

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from live.client import LiveClientError, run_session
+
 
 class Command(BaseCommand):
     help = "Run one live session with an audio file as the microphone; print its figures."
@@ -38,8 +40,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        from live.client import LiveClientError, run_session
-
         audio = Path(options["audio"])
         if not audio.is_file():
             raise CommandError(f"no such audio file: {audio}")

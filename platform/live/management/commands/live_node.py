@@ -8,6 +8,8 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
+from live.node import LiveNode
+
 
 class Command(BaseCommand):
     help = "Run a live node: hold WebRTC talking-face sessions, registered for the web side."
@@ -19,8 +21,6 @@ class Command(BaseCommand):
         parser.add_argument("--name", default=f"{socket.gethostname()}-live")
 
     def handle(self, *args, **options) -> None:
-        from live.node import LiveNode
-
         if options["capacity"] < 1:
             raise CommandError("--capacity must be at least 1")
         try:
