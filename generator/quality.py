@@ -49,6 +49,7 @@ VOICE_CLIPS = (
 )
 SHEET_TIMES = 8  # frames per portrait on the contact sheet
 TILE = 128
+LABEL_PX = 18  # height of the name band above each contact-sheet row
 TARGETS = {  # issue 14's targets, checked per portrait
     "identity_median": ("<=", 0.35),
     "identity_max": ("<=", 0.5),
@@ -275,10 +276,19 @@ def _artefacts(frames: list[np.ndarray], meshes: np.ndarray, analysis) -> float:
 
 
 def _label(row: np.ndarray, text: str) -> np.ndarray:
-    out = row.copy()
-    cv2.putText(out, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(out, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
-    return out
+    """The row under a band of its own holding its name, so no face hides (or clips) it."""
+    band = np.full((LABEL_PX, row.shape[1], 3), 24, np.uint8)
+    cv2.putText(
+        band,
+        text,
+        (6, LABEL_PX - 6),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.45,
+        (255, 255, 255),
+        1,
+        cv2.LINE_AA,
+    )
+    return np.vstack([band, row])
 
 
 def main(argv: list[str] | None = None) -> int:
