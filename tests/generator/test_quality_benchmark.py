@@ -15,8 +15,11 @@ from generator.quality import (
     _opening,
     _sync,
     _track,
+    measure_portrait,
+    own_gap,
     portraits,
     real_voice,
+    silence_ratio,
 )
 
 
@@ -51,6 +54,7 @@ def test_a_still_portrait_fails_the_motion_targets(voice):
     assert r < 0.5
     ear = _eye_aspect(meshes)
     assert not np.any(ear < 0.6 * np.median(ear))  # no blink
+    assert silence_ratio(_opening(meshes), envelope, own_gap(analysis)) == 1.0
     assert _artefacts(frames, meshes, analysis) < 0.0005  # ...and nothing drawn on it
 
 
@@ -61,3 +65,50 @@ def test_a_portrait_misses_what_it_misses():
     assert late.misses() == ["sync_r"]
     still = PortraitQuality("x", 0.05, 0.06, -1.0, 0, 1.0, 0.1, 0.1, 0.0, 0.0, 0.0, 0.0)
     assert set(still.misses()) == {"sync_r", "silence_ratio", "mouth_open_p90", "blinks_per_min"}
+
+
+def test_silence_counts_only_opening_beyond_the_portraits_own_gap():
+    envelope = np.r_[np.zeros(50), np.ones(50)]  # 2 s of silence, then 2 s of speech
+    own = 0.12  # a smile showing its teeth
+    at_rest = np.r_[np.full(50, own), np.full(50, own + 0.3)]
+    closed = np.r_[np.zeros(50), np.full(50, own + 0.3)]
+    assert silence_ratio(at_rest, envelope, own) == 0.0  # rests at its own gap
+    assert silence_ratio(closed, envelope, own) == 0.0  # or closes
+    ajar = np.r_[np.full(50, own + 0.1), np.full(50, own + 0.3)]
+    assert silence_ratio(ajar, envelope, own) == pytest.approx(1 / 3)  # open in silence: fails
+    never = np.full(100, own + 0.02)
+    assert silence_ratio(never, envelope, own) == 1.0  # never opens past its own gap: fails
+
+
+@pytest.mark.slow
+def test_a_weakened_renderer_fails_the_checks_the_real_one_passes(voice, monkeypatch):
+    """Today's renderer passes mouth and blink targets; with the mouth's amplitude halved and
+    the blinks ignored, the same measures fail it: the checks see what the renderer does."""
+    import dataclasses
+
+    from skimage import data
+
+    import generator.pipeline as pipeline
+    from generator.deformation import FaceGeometry
+    from generator.motion import CHANNEL
+    from generator.renderer import FaceRenderer
+
+    astronaut = data.astronaut()
+    real, _ = measure_portrait("astronaut", astronaut, voice)
+    assert not {"sync_r", "mouth_open_p90", "blinks_per_min"} & set(real.misses())
+
+    half = dataclasses.replace(FaceGeometry(), max_mouth_gap=FaceGeometry().max_mouth_gap / 2)
+
+    class Weakened(FaceRenderer):
+        def __init__(self, analysis, **kwargs):
+            super().__init__(analysis, geometry=half, **kwargs)
+
+        def grid_offsets(self, latent):
+            latent = np.array(latent, np.float32)
+            latent[[CHANNEL["blink_left"], CHANNEL["blink_right"]]] = 0.0  # lids never move
+            return super().grid_offsets(latent)
+
+    monkeypatch.setattr(pipeline, "FaceRenderer", Weakened)
+    weak, _ = measure_portrait("astronaut", astronaut, voice)
+    assert {"mouth_open_p90", "blinks_per_min"} <= set(weak.misses())
+    assert weak.mouth_open_p90 < 0.8 * real.mouth_open_p90
