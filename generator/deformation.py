@@ -56,7 +56,9 @@ class FaceGeometry:
     max_mouth_gap: float = 0.5  # inner-lip gap at jaw_open = 1
     jaw_gamma: float = 0.6  # opening = max_mouth_gap * jaw ** jaw_gamma: speech opens wide
     rest_gap_kept: float = 0.25  # share of a toothy smile's own gap kept at rest (identity)
-    jaw_dead_zone: float = 0.06  # jaw_open below this keeps the lips closed (breath, noise)
+    # jaw_open below this keeps the lips closed: breath, noise, and the viseme model's
+    # bilabial closures, which reach 0.03-0.1 rather than 0 (measured on espeak-ng speech).
+    jaw_dead_zone: float = 0.1
     upper_lip_share: float = 0.22  # of the gap taken by the upper lip moving up
     degrees_per_unit: float = 10.0  # yaw / pitch latent unit
     depth_reach: float = 0.3  # depth beyond the face's median is soft-limited to this

@@ -8,6 +8,7 @@ import pytest
 from generator.audio import rms_envelope
 from generator.face_analysis import analyse_portrait
 from generator.quality import (
+    BLINK_CLOSED,
     FPS,
     PortraitQuality,
     _artefacts,
@@ -53,7 +54,7 @@ def test_a_still_portrait_fails_the_motion_targets(voice):
     r, _ = _sync(_opening(meshes), envelope)
     assert r < 0.5
     ear = _eye_aspect(meshes)
-    assert not np.any(ear < 0.6 * np.median(ear))  # no blink
+    assert not np.any(ear < BLINK_CLOSED * np.median(ear))  # no blink
     assert silence_ratio(_opening(meshes), envelope, own_gap(analysis)) == 1.0
     assert _artefacts(frames, meshes, analysis) < 0.0005  # ...and nothing drawn on it
 
