@@ -40,13 +40,13 @@ from generator.errors import GeneratorError
 FPS = 25.0
 ALSA_VOICE = Path("/usr/share/sounds/alsa")
 OPENCV_DOC = Path("/usr/share/doc/opencv-doc/opencv4/html")
-# Photos of real people in opencv-doc's tutorials: file, and the panel (x0, x1) holding the
-# face where the picture is a strip of panels (the rest show edge maps or annotations).
+# Photos of real people in opencv-doc's tutorials: file, and the box (y0, y1, x0, x1) of the
+# photo where the picture is a strip of panels (the rest show edge maps or annotations).
 OPENCV_DOC_FACES = {
     "smiling man": ("227943776_1.jpg", None),  # facemark tutorial, turned and laughing
     "bearded man": ("230501201_1.jpg", None),  # facemark tutorial, beard, turned
-    "man with glasses": ("example.jpg", (0, 387)),  # face-alignment sample, glasses
-    "woman eyes down": ("12.jpg", (0, 539)),  # structured-edge sample, eyes down
+    "man with glasses": ("example.jpg", (0, 580, 0, 376)),  # face-alignment sample
+    "woman eyes down": ("12.jpg", (20, 466, 0, 512)),  # structured-edge sample, film still
 }
 VOICE_CLIPS = (
     "Front_Center",
@@ -149,12 +149,12 @@ def _opencv_doc_faces() -> dict[str, np.ndarray]:
         )
         return {}
     faces = {}
-    for name, (file, panel) in OPENCV_DOC_FACES.items():
+    for name, (file, box) in OPENCV_DOC_FACES.items():
         image = cv2.imread(str(OPENCV_DOC / file))
         if image is None:
             raise GeneratorError(f"{OPENCV_DOC / file} unreadable", code="missing_benchmark_data")
-        if panel is not None:
-            image = image[:, panel[0] : panel[1]]
+        if box is not None:  # a tight panel: widened, so the canvas needs no mirrored edge
+            image = _widen(image[box[0] : box[1], box[2] : box[3]])
         faces[name] = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
     return faces
 
@@ -236,6 +236,18 @@ def _carphone_frames(indices: tuple[int, ...]) -> list[np.ndarray]:
                 rgb = frame.to_ndarray(format="rgb24")
                 frames[index] = cv2.resize(rgb, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
     return [frames[i] for i in indices]
+
+
+def _widen(image: np.ndarray, side: float = 0.35, end: float = 0.2) -> np.ndarray:
+    """The photo on a wider, out-of-focus extension of its own edges (no mirrored faces)."""
+    h, w = image.shape[:2]
+    top, left = int(end * h), int(side * w)
+    wide = cv2.copyMakeBorder(image, top, top, left, left, cv2.BORDER_REPLICATE)
+    soft = cv2.GaussianBlur(wide, (0, 0), 0.03 * w)
+    inside = np.zeros(wide.shape[:2], np.float32)
+    inside[top : top + h, left : left + w] = 1.0
+    inside = cv2.GaussianBlur(inside, (0, 0), 0.01 * w)[..., None]
+    return (wide * inside + soft * (1.0 - inside)).astype(np.uint8)
 
 
 def _soft(image: np.ndarray, factor: float) -> np.ndarray:
