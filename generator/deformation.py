@@ -54,9 +54,9 @@ class FaceGeometry:
     """Amplitudes of the latent units, in inter-ocular distances unless said otherwise."""
 
     # Inner-lip gap at jaw_open = 1, and opening = max_mouth_gap * jaw ** jaw_gamma: speech
-    # opens wide (mouth-open p90 0.34-0.36 on the astronaut, real speech 0.44) while the
-    # widest opening stays where the neck does not fold.
-    max_mouth_gap: float = 0.56
+    # opens wide (real speech reaches a p90 of 0.44) while the widest opening, with the lips
+    # narrowed and rounded, does not fold the chin under the lower lip (it did at 0.56).
+    max_mouth_gap: float = 0.53
     jaw_gamma: float = 0.5
     rest_gap_kept: float = 0.25  # share of a toothy smile's own gap kept at rest (identity)
     # jaw_open below this keeps the lips closed: breath, noise, and the viseme model's
