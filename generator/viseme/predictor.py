@@ -169,6 +169,9 @@ class VisemeStream:
         return rows
 
 
+CLOSURE_LEVEL = 0.12  # jaw_open under this in a 100 Hz row is lips meeting (a bilabial)
+
+
 def _frame_span(k: int, fps: float) -> tuple[int, int]:
     """Output indices [lo, hi) whose centres fall in video frame k; (nearest, nearest+1) if none."""
     lo = math.ceil(k * OUTPUT_RATE / fps - 0.5 - 1e-9)
@@ -197,7 +200,14 @@ def _to_video_frames(
         lo, hi = min(lo, available - 1), min(hi, available)
         if hi <= lo:
             hi = lo + 1
-        rows.append(mouth[lo - offset : hi - offset].mean(axis=0))
+        span = mouth[lo - offset : hi - offset]  # (n, 3) rows inside this video frame
+        row = span.mean(axis=0)
+        # A /p b m/ closure lasts 30-40 ms, under one 40-ms frame: averaged, it would
+        # never show. The jaw takes the span's narrowest row when that row is a closure.
+        closure = float(span[:, 0].min())
+        if closure < CLOSURE_LEVEL:
+            row[0] = closure
+        rows.append(row)
         k += 1
     if not rows:
         return np.zeros((0, 3), np.float32)

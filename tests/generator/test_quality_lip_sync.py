@@ -19,7 +19,7 @@ def test_a_still_face_fails_the_sync_target(astronaut):
     voice = real_voice()
     frames = [astronaut.aligned] * 60  # (512, 512, 3) each: the mouth never moves
 
-    sync = measure_lip_sync(frames, voice, astronaut.mesh)
+    sync = measure_lip_sync(frames, voice, astronaut)
 
     assert "sync_r" in sync.misses()
     assert sync.mouth_open_p90 == pytest.approx(sync.mouth_open_p10, abs=0.01)

@@ -95,9 +95,9 @@ def recording_lip_sync(record_id: int, identity, voice_file: Path) -> tuple:
     frames, heard = _recording(Path(settings.MEDIA_ROOT) / record.file_path)
     portrait = identity.portraits.filter(deleted_at__isnull=True).latest("created_at")
     analysis = analyse_portrait(load_image(str(Path(settings.MEDIA_ROOT) / portrait.file.name)))
-    live = measure_lip_sync(frames, heard, analysis.mesh)
+    live = measure_lip_sync(frames, heard, analysis)
     voice = load_audio(voice_file)
-    offline = measure_lip_sync(list(render(analysis, voice, Controls())), voice, analysis.mesh)
+    offline = measure_lip_sync(list(render(analysis, voice, Controls())), voice, analysis)
     return live, offline
 
 
