@@ -12,12 +12,23 @@ from .index import live_registry
 from .services import detection_complete
 
 logger = logging.getLogger(__name__)
+# config.celery_app routes detection.* here; `make run` starts a worker for it alone (-Q).
+DETECTION_QUEUE = "detection"
+
+
+def consumes_detection_queue(worker) -> bool:
+    """Whether a starting worker takes detection tasks (`-Q detection`, or no -Q at all with
+    nothing routed: every queue it knows)."""
+    return DETECTION_QUEUE in worker.app.amqp.queues.consume_from
 
 
 @worker_init.connect
-def _load_registry(**kwargs) -> None:
-    """Load the registry in the worker's main process, before the pool forks: every child
-    starts with it (shared copy-on-write until it appends) and polls for what is newer."""
+def _load_registry(sender=None, **kwargs) -> None:
+    """Load the registry in a detection worker's main process, before the pool forks: every
+    child starts with it (shared copy-on-write until it appends) and polls for what is newer.
+    A worker that takes no detection task never loads it."""
+    if sender is None or not consumes_detection_queue(sender):
+        return
     try:
         live_registry()
     except DatabaseError:  # e.g. not migrated yet: the first check loads it instead
