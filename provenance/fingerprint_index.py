@@ -1,9 +1,9 @@
 """An index of every registered PDQ hash, for Hamming search at a million outputs.
 
 faiss's IndexBinaryFlat, as ThreatExchange's hash matching uses: exact, 32 bytes a hash. A
-radius search of 10^7 hashes (10^6 ten-second outputs) costs ~40 ms of CPU a query hash here
-(docs/benchmarks.md); an approximate index (HNSW) would be faster but miss near copies and hold
-several times the memory.
+radius search of 10^7 hashes (10^6 ten-second outputs) costs ~40 ms of CPU a scan here, and a
+clip's query hashes share one scan (`PdqIndex.search`). The sublinear indexes miss pairs or
+cost memory a worker does not have (docs/detection.md gives the measurements).
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ HASH_BYTES = PDQ_BITS // 8  # 32
 # The nearest hash is reported up to here: past a match (a heavily edited copy of a known
 # output) but far short of unrelated pictures (120-146), which would cost the scan a heap.
 NEAR_DISTANCE = 63
+# Query hashes within this of a group's first share its scan (`PdqIndex.search`): the scan's
+# radius grows by it, and at 63 + 32 bits a random hash of 256 is a 4-sigma neighbour (~2e-5
+# of the index), so the rows to re-measure stay few.
+GROUP_SPREAD = 32
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ class PdqIndex:
         self._owners = np.zeros(capacity, np.uint32)  # record id of each hash (< 2**32)
         self._staged = np.zeros((capacity, HASH_BYTES), np.uint8)  # (S, 32) not yet in faiss
         self._staged_count = 0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # search holds it across its flush
 
     def __len__(self) -> int:
         return self._index.ntotal + self._staged_count
@@ -111,23 +115,60 @@ class PdqIndex:
 
     def search(self, hashes: Sequence[str], max_distance: int = MATCH_DISTANCE) -> PdqMatches:
         """The nearest registered hash to any of `hashes` (if within NEAR_DISTANCE), and every
-        record within max_distance. One scan of the index answers both."""
+        record within max_distance.
+
+        Exact, in one scan of the index per group of query hashes (`_query_groups`): a clip's
+        hashes, one a second of one talking head, are a few bits apart, so every hash within
+        the radius of any of them is within radius + spread of the group's first, and the rows
+        that one scan returns are measured against each of them. Ten scans of 10^7 hashes
+        become one, and the answer is the one each query's own scan would give.
+        """
         if not hashes or not len(self):
             return PdqMatches(None, ())
         query = hashes_from_hex(hashes)  # (Q, 32)
-        self.flush()
-        owners = self._owners
-        radius = max(NEAR_DISTANCE, max_distance) + 1  # faiss keeps distances below it
-        _, distances, rows = self._index.range_search(query, radius)  # (F,), (F,)
-        if not len(rows):
+        radius = max(NEAR_DISTANCE, max_distance)  # reported up to here, inclusive
+        found_rows, found_distances = [], []
+        with self._lock:
+            self.flush()
+            total = self._index.ntotal
+            # faiss's own array, viewed, not copied; valid while the lock keeps adds out.
+            stored = faiss.rev_swig_ptr(self._index.xb.data(), total * HASH_BYTES)
+            stored = stored.reshape(total, HASH_BYTES)  # (N, 32)
+            for centre, members, spread in _query_groups(query):
+                # faiss keeps distances below its radius
+                _, _, rows = self._index.range_search(query[centre][None], radius + spread + 1)
+                distances = _distances(query[members], stored[rows]).min(axis=0)  # (F,)
+                kept = distances <= radius
+                found_rows.append(rows[kept])
+                found_distances.append(distances[kept])
+            owners_found = self._owners[np.concatenate(found_rows)].astype(np.int64)  # (F,)
+        distances = np.concatenate(found_distances)  # (F,)
+        if not len(distances):
             return PdqMatches(None, ())
         # Each record's nearest distance, vectorised: a face with many clips puts ~10^4 hashes
         # of look-alike records within the radius of a query, too many for a Python loop.
-        owners_found = owners[rows].astype(np.int64)  # (F,)
-        distances = distances.astype(np.int64)  # (F,)
         order = np.lexsort((owners_found, distances))  # by distance, then record id
         records, first = np.unique(owners_found[order], return_index=True)  # first = nearest
         nearest = distances[order][first]  # (U,)
         ranked = np.lexsort((records, nearest))  # nearest first, then record id
         pairs = list(zip(records[ranked].tolist(), nearest[ranked].tolist(), strict=True))
         return PdqMatches(pairs[0], tuple(p for p in pairs if p[1] <= max_distance))
+
+
+def _distances(queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Hamming distances (M, F) int64 between hashes (M, 32) and (F, 32) uint8, by popcount."""
+    left = np.ascontiguousarray(queries).view(np.uint64)  # (M, 4)
+    right = np.ascontiguousarray(rows).view(np.uint64)  # (F, 4)
+    return np.bitwise_count(left[:, None, :] ^ right[None, :, :]).sum(axis=2, dtype=np.int64)
+
+
+def _query_groups(query: np.ndarray):
+    """Greedy groups of the query hashes (Q, 32): each as (its first's index, every member's
+    index, the largest distance from the first to a member, <= GROUP_SPREAD)."""
+    remaining = np.arange(len(query))
+    while len(remaining):
+        centre = int(remaining[0])
+        spread = _distances(query[centre][None], query[remaining])[0]  # (r,)
+        members = remaining[spread <= GROUP_SPREAD]
+        yield centre, members, int(spread[spread <= GROUP_SPREAD].max())
+        remaining = remaining[spread > GROUP_SPREAD]

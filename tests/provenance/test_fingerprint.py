@@ -64,11 +64,17 @@ def test_the_index_names_every_record_within_the_radius():
     assert all(distance == 1 for _, distance in matches.within)
 
 
-def test_each_record_gets_its_nearest_hash_of_any_query_ranked_nearest_first():
-    """200 records of 10 hashes each, 0-40 bits from two query hashes: the index's ranking is
-    the one counted bit by bit, ties broken by record id."""
+@pytest.mark.parametrize("apart", [20, None], ids=["one scan", "two scans"])
+def test_each_record_gets_its_nearest_hash_of_any_query_ranked_nearest_first(apart):
+    """200 records of 10 hashes each, 0-40 bits from two query hashes (20 bits apart, as a
+    clip's seconds are, so one scan serves both; or unrelated): the index's ranking is the one
+    counted bit by bit, ties broken by record id."""
     rng = np.random.default_rng(11)
     queries = rng.integers(0, 256, (2, 32), dtype=np.uint8)
+    if apart is not None:
+        second = np.unpackbits(queries[0])
+        second[rng.choice(256, apart, replace=False)] ^= 1
+        queries[1] = np.packbits(second)
     owners = np.repeat(np.arange(1, 201), 10)  # (2000,)
     bits = np.unpackbits(queries[rng.integers(0, 2, 2000)], axis=1)  # (2000, 256)
     for row, flips in enumerate(rng.integers(0, 41, 2000).tolist()):
