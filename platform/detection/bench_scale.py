@@ -13,7 +13,6 @@ models the checks use, and the registry.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import multiprocessing
 import os
@@ -39,6 +38,7 @@ from .models import IndexedOutput
 from .sampling import sample_upload
 from .services import detection_limits
 from .synthetic import synthetic_record_ids, synthetic_registry_fill
+from .tasks import release_freed_memory
 
 
 class _Rollback(Exception):
@@ -101,7 +101,9 @@ def _check(path: Path, key: bytes, anchor: str, live, protected, stages) -> tupl
     stages.setdefault("cpu_" + ("image" if path.suffix == ".png" else "video"), []).append(
         time.process_time() - cpu_started
     )
-    return time.perf_counter() - started, watermark
+    seconds = time.perf_counter() - started
+    release_freed_memory()  # as the worker does after each check (not timed)
+    return seconds, watermark
 
 
 def registry_bench(size: int, repeat: int, seed: int) -> dict:
@@ -143,7 +145,7 @@ def _measure(result, size, repeat, seed, key, anchor, clips, media, protected) -
     result["fill_seconds"] = round(time.perf_counter() - started, 1)
     # A worker never fills: hand the fill's freed heap back, so RSS shows what a worker holds.
     gc.collect()
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    release_freed_memory()
     started = time.perf_counter()
     live = load_registry()
     result["load_seconds"] = round(time.perf_counter() - started, 2)
