@@ -55,25 +55,26 @@ def hashes_from_hex(hashes: Sequence[str]) -> np.ndarray:
 class PdqIndex:
     """Registered PDQ hashes with the record each belongs to; append-only.
 
-    Added hashes wait in a numpy buffer and go to faiss in one add at the next search: a
-    worker's load sized by `capacity` then costs one copy, where faiss growing its own array
-    batch by batch left the freed copies in the process (measured: ~140 MB more RSS at 10^7).
-    A record's hashes arrive together, so owners are held as runs (first row, record id): 8
+    The hashes are held once, in one numpy array sized by `capacity` (a worker's load sizes it
+    for everything and an eighth more), and scanned in place by faiss's Hamming range search,
+    the kernel `IndexBinaryFlat` runs on its own copy: handing them to an IndexBinaryFlat held
+    them twice while it copied (~360 MB more at the load's peak at 10^7), and faiss growing its
+    array batch by batch left the freed copies in the process. A record's hashes arrive
+    together, so owners are held as runs (first row, record id): 8
     bytes a record instead of 4 a hash (45 MB at 10^7 hashes).
     """
 
     def __init__(self, capacity: int = 1024) -> None:
-        self._index = faiss.IndexBinaryFlat(PDQ_BITS)
         runs = max(1024, capacity // 8)
         self._run_starts = np.zeros(runs, np.int64)  # first row of each run, ascending
         self._run_owners = np.zeros(runs, np.uint32)  # its record id (< 2**32)
         self._runs = 0
-        self._staged = np.zeros((capacity, HASH_BYTES), np.uint8)  # (S, 32) not yet in faiss
-        self._staged_count = 0
-        self._lock = threading.RLock()  # search holds it across its flush
+        self._hashes = np.zeros((capacity, HASH_BYTES), np.uint8)  # (capacity, 32)
+        self._count = 0
+        self._lock = threading.RLock()
 
     def __len__(self) -> int:
-        return self._index.ntotal + self._staged_count
+        return self._count
 
     @classmethod
     def from_pairs(cls, pairs: Sequence[tuple[int, str]]) -> PdqIndex:
@@ -101,14 +102,14 @@ class PdqIndex:
             if runs > len(self._run_starts):
                 self._run_starts = _grown(self._run_starts, runs, self._runs)
                 self._run_owners = _grown(self._run_owners, runs, self._runs)
-            staged = self._staged_count + len(hashes)
-            if staged > len(self._staged):
-                self._staged = _grown(self._staged, staged, self._staged_count)
+            end = start + len(hashes)
+            if end > len(self._hashes):
+                self._hashes = _grown(self._hashes, end, start)
             self._run_starts[self._runs : runs] = start + begins
             self._run_owners[self._runs : runs] = ids[begins]
             self._runs = runs
-            self._staged[self._staged_count : staged] = hashes
-            self._staged_count = staged
+            self._hashes[start:end] = hashes
+            self._count = end  # after the rows: a reader never sees an unwritten one
 
     def _owners_of(self, rows: np.ndarray) -> np.ndarray:
         """The record id (F,) of each index row (F,)."""
@@ -116,17 +117,12 @@ class PdqIndex:
         return self._run_owners[runs]
 
     def flush(self) -> None:
-        """Hand the staged hashes to faiss (a search does it first; a loader may do it now)."""
-        with self._lock:
-            if self._staged_count:
-                self._index.add(self._staged[: self._staged_count])
-                self._staged = np.zeros((1024, HASH_BYTES), np.uint8)
-                self._staged_count = 0
+        """Nothing to hand over: added hashes are searchable at once (kept for loaders)."""
 
     @property
     def nbytes(self) -> int:
         runs = self._run_starts.nbytes + self._run_owners.nbytes
-        return self._index.ntotal * HASH_BYTES + runs + self._staged.nbytes
+        return self._hashes.nbytes + runs
 
     def search(self, hashes: Sequence[str], max_distance: int = MATCH_DISTANCE) -> PdqMatches:
         """The nearest registered hash to any of `hashes` (if within NEAR_DISTANCE), and every
@@ -144,14 +140,9 @@ class PdqIndex:
         radius = max(NEAR_DISTANCE, max_distance)  # reported up to here, inclusive
         found_rows, found_distances = [], []
         with self._lock:
-            self.flush()
-            total = self._index.ntotal
-            # faiss's own array, viewed, not copied; valid while the lock keeps adds out.
-            stored = faiss.rev_swig_ptr(self._index.xb.data(), total * HASH_BYTES)
-            stored = stored.reshape(total, HASH_BYTES)  # (N, 32)
+            stored = self._hashes[: self._count]  # (N, 32)
             for centre, members, spread in _query_groups(query):
-                # faiss keeps distances below its radius
-                _, _, rows = self._index.range_search(query[centre][None], radius + spread + 1)
+                rows = _rows_within(query[centre], stored, radius + spread)
                 distances = _distances(query[members], stored[rows]).min(axis=0)  # (F,)
                 kept = distances <= radius
                 found_rows.append(rows[kept])
@@ -168,6 +159,25 @@ class PdqIndex:
         ranked = np.lexsort((records, nearest))  # nearest first, then record id
         pairs = list(zip(records[ranked].tolist(), nearest[ranked].tolist(), strict=True))
         return PdqMatches(pairs[0], tuple(p for p in pairs if p[1] <= max_distance))
+
+
+def _rows_within(query: np.ndarray, stored: np.ndarray, radius: int) -> np.ndarray:
+    """Rows (F,) int64 of `stored` (N, 32) within `radius` bits of `query` (32,): faiss's
+    range search (the kernel of IndexBinaryFlat) over our array, not a copy of it."""
+    query = np.ascontiguousarray(query, np.uint8)
+    result = faiss.RangeSearchResult(1)
+    # faiss keeps distances below its radius
+    faiss.hamming_range_search(
+        faiss.swig_ptr(query),
+        faiss.swig_ptr(stored),
+        1,
+        len(stored),
+        radius + 1,
+        HASH_BYTES,
+        result,
+    )
+    found = int(faiss.rev_swig_ptr(result.lims, 2)[1])
+    return faiss.rev_swig_ptr(result.labels, found).astype(np.int64)  # copied out of result
 
 
 def _distances(queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
