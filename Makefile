@@ -74,12 +74,14 @@ prepare: install var-dirs
 	  --out var/sample/first-run.mp4 --json | tail -n 1 \
 	  || echo "demo failed (see above); the portal still starts"
 
-# The product on its embedded defaults: SQLite + Celery's filesystem broker, web + one worker.
+# The product on its embedded defaults: SQLite + Celery's filesystem broker, web + two workers:
+# generation (default queue) and detection (its own queue, so only it holds the registry).
 # The worker embeds beat (-B): the job reaper and the audit checkpoint run on its schedule.
 run: prepare
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops the web server, the worker and the live node)"
 	@trap 'kill $$(jobs -p) 2>/dev/null; wait; exit 0' INT TERM; \
-	$(VENV)/bin/celery --workdir platform -A config worker -B --loglevel INFO --concurrency 1 & \
+	$(VENV)/bin/celery --workdir platform -A config worker -B --loglevel INFO --concurrency 1 -Q celery -n generation@%h & \
+	$(VENV)/bin/celery --workdir platform -A config worker --loglevel INFO --concurrency 1 -Q detection -n detection@%h & \
 	$(PY) manage.py live_node --host 127.0.0.1 --port $(LIVE_PORT) --capacity $(LIVE_CAPACITY) & \
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c platform/config/gunicorn_conf.py --access-logfile - & \
 	wait

@@ -1,9 +1,9 @@
 """An index of every registered PDQ hash, for Hamming search at a million outputs.
 
 faiss's IndexBinaryFlat, as ThreatExchange's hash matching uses: exact, 32 bytes a hash. A
-radius search of 10^7 hashes (10^6 ten-second outputs) costs ~40 ms of CPU a query hash here
-(docs/benchmarks.md); an approximate index (HNSW) would be faster but miss near copies and hold
-several times the memory.
+radius search of 10^7 hashes (10^6 ten-second outputs) costs ~40 ms of CPU a scan here, and a
+clip's query hashes share one scan (`PdqIndex.search`). The sublinear indexes miss pairs or
+cost memory a worker does not have (docs/detection.md gives the measurements).
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ HASH_BYTES = PDQ_BITS // 8  # 32
 # The nearest hash is reported up to here: past a match (a heavily edited copy of a known
 # output) but far short of unrelated pictures (120-146), which would cost the scan a heap.
 NEAR_DISTANCE = 63
+# Query hashes within this of a group's first share its scan (`PdqIndex.search`): the scan's
+# radius grows by it, and at 63 + 32 bits a random hash of 256 is a 4-sigma neighbour (~2e-5
+# of the index), so the rows to re-measure stay few.
+GROUP_SPREAD = 32
 
 
 @dataclass(frozen=True)
@@ -51,20 +55,26 @@ def hashes_from_hex(hashes: Sequence[str]) -> np.ndarray:
 class PdqIndex:
     """Registered PDQ hashes with the record each belongs to; append-only.
 
-    Added hashes wait in a numpy buffer and go to faiss in one add at the next search: a
-    worker's load sized by `capacity` then costs one copy, where faiss growing its own array
-    batch by batch left the freed copies in the process (measured: ~140 MB more RSS at 10^7).
+    The hashes are held once, in one numpy array sized by `capacity` (a worker's load sizes it
+    for everything and an eighth more), and scanned in place by faiss's Hamming range search,
+    the kernel `IndexBinaryFlat` runs on its own copy: handing them to an IndexBinaryFlat held
+    them twice while it copied (~360 MB more at the load's peak at 10^7), and faiss growing its
+    array batch by batch left the freed copies in the process. A record's hashes arrive
+    together, so owners are held as runs (first row, record id): 8
+    bytes a record instead of 4 a hash (45 MB at 10^7 hashes).
     """
 
     def __init__(self, capacity: int = 1024) -> None:
-        self._index = faiss.IndexBinaryFlat(PDQ_BITS)
-        self._owners = np.zeros(capacity, np.uint32)  # record id of each hash (< 2**32)
-        self._staged = np.zeros((capacity, HASH_BYTES), np.uint8)  # (S, 32) not yet in faiss
-        self._staged_count = 0
-        self._lock = threading.Lock()
+        runs = max(1024, capacity // 8)
+        self._run_starts = np.zeros(runs, np.int64)  # first row of each run, ascending
+        self._run_owners = np.zeros(runs, np.uint32)  # its record id (< 2**32)
+        self._runs = 0
+        self._hashes = np.zeros((capacity, HASH_BYTES), np.uint8)  # (capacity, 32)
+        self._count = 0
+        self._lock = threading.RLock()
 
     def __len__(self) -> int:
-        return self._index.ntotal + self._staged_count
+        return self._count
 
     @classmethod
     def from_pairs(cls, pairs: Sequence[tuple[int, str]]) -> PdqIndex:
@@ -81,50 +91,116 @@ class PdqIndex:
         hashes = np.ascontiguousarray(hashes, np.uint8).reshape(-1, HASH_BYTES)
         if len(record_ids) != len(hashes):
             raise MediaError("one record id per hash")
+        ids = np.asarray(record_ids).astype(np.uint32)  # (M,)
         with self._lock:
             start = len(self)
+            # a run begins where the record id changes, unless it continues the last run
+            begins = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else ids
+            if len(begins) and self._runs and self._run_owners[self._runs - 1] == ids[0]:
+                begins = begins[1:]
+            runs = self._runs + len(begins)
+            if runs > len(self._run_starts):
+                self._run_starts = _grown(self._run_starts, runs, self._runs)
+                self._run_owners = _grown(self._run_owners, runs, self._runs)
             end = start + len(hashes)
-            if end > len(self._owners):
-                grown = np.zeros(max(end, 2 * len(self._owners)), np.uint32)
-                grown[:start] = self._owners[:start]
-                self._owners = grown
-            staged = self._staged_count + len(hashes)
-            if staged > len(self._staged):
-                grown = np.zeros((max(staged, 2 * len(self._staged)), HASH_BYTES), np.uint8)
-                grown[: self._staged_count] = self._staged[: self._staged_count]
-                self._staged = grown
-            self._owners[start:end] = record_ids
-            self._staged[self._staged_count : staged] = hashes
-            self._staged_count = staged
+            if end > len(self._hashes):
+                self._hashes = _grown(self._hashes, end, start)
+            self._run_starts[self._runs : runs] = start + begins
+            self._run_owners[self._runs : runs] = ids[begins]
+            self._runs = runs
+            self._hashes[start:end] = hashes
+            self._count = end  # after the rows: a reader never sees an unwritten one
+
+    def _owners_of(self, rows: np.ndarray) -> np.ndarray:
+        """The record id (F,) of each index row (F,)."""
+        runs = np.searchsorted(self._run_starts[: self._runs], rows, side="right") - 1
+        return self._run_owners[runs]
 
     def flush(self) -> None:
-        """Hand the staged hashes to faiss (a search does it first; a loader may do it now)."""
-        with self._lock:
-            if self._staged_count:
-                self._index.add(self._staged[: self._staged_count])
-                self._staged = np.zeros((1024, HASH_BYTES), np.uint8)
-                self._staged_count = 0
+        """Nothing to hand over: added hashes are searchable at once (kept for loaders)."""
 
     @property
     def nbytes(self) -> int:
-        return self._index.ntotal * HASH_BYTES + self._owners.nbytes + self._staged.nbytes
+        runs = self._run_starts.nbytes + self._run_owners.nbytes
+        return self._hashes.nbytes + runs
 
     def search(self, hashes: Sequence[str], max_distance: int = MATCH_DISTANCE) -> PdqMatches:
         """The nearest registered hash to any of `hashes` (if within NEAR_DISTANCE), and every
-        record within max_distance. One scan of the index answers both."""
+        record within max_distance.
+
+        Exact, in one scan of the index per group of query hashes (`_query_groups`): a clip's
+        hashes, one a second of one talking head, are a few bits apart, so every hash within
+        the radius of any of them is within radius + spread of the group's first, and the rows
+        that one scan returns are measured against each of them. Ten scans of 10^7 hashes
+        become one, and the answer is the one each query's own scan would give.
+        """
         if not hashes or not len(self):
             return PdqMatches(None, ())
         query = hashes_from_hex(hashes)  # (Q, 32)
-        self.flush()
-        owners = self._owners
-        radius = max(NEAR_DISTANCE, max_distance) + 1  # faiss keeps distances below it
-        _, distances, rows = self._index.range_search(query, radius)  # (F,), (F,)
-        if not len(rows):
+        radius = max(NEAR_DISTANCE, max_distance)  # reported up to here, inclusive
+        found_rows, found_distances = [], []
+        with self._lock:
+            stored = self._hashes[: self._count]  # (N, 32)
+            for centre, members, spread in _query_groups(query):
+                rows = _rows_within(query[centre], stored, radius + spread)
+                distances = _distances(query[members], stored[rows]).min(axis=0)  # (F,)
+                kept = distances <= radius
+                found_rows.append(rows[kept])
+                found_distances.append(distances[kept])
+            owners_found = self._owners_of(np.concatenate(found_rows)).astype(np.int64)  # (F,)
+        distances = np.concatenate(found_distances)  # (F,)
+        if not len(distances):
             return PdqMatches(None, ())
-        nearest_of: dict[int, int] = {}
-        for record_id, distance in zip(
-            owners[rows].tolist(), distances.astype(np.int64).tolist(), strict=True
-        ):
-            nearest_of[record_id] = min(distance, nearest_of.get(record_id, distance))
-        ranked = sorted(nearest_of.items(), key=lambda item: (item[1], item[0]))
-        return PdqMatches(ranked[0], tuple(r for r in ranked if r[1] <= max_distance))
+        # Each record's nearest distance, vectorised: a face with many clips puts ~10^4 hashes
+        # of look-alike records within the radius of a query, too many for a Python loop.
+        order = np.lexsort((owners_found, distances))  # by distance, then record id
+        records, first = np.unique(owners_found[order], return_index=True)  # first = nearest
+        nearest = distances[order][first]  # (U,)
+        ranked = np.lexsort((records, nearest))  # nearest first, then record id
+        pairs = list(zip(records[ranked].tolist(), nearest[ranked].tolist(), strict=True))
+        return PdqMatches(pairs[0], tuple(p for p in pairs if p[1] <= max_distance))
+
+
+def _rows_within(query: np.ndarray, stored: np.ndarray, radius: int) -> np.ndarray:
+    """Rows (F,) int64 of `stored` (N, 32) within `radius` bits of `query` (32,): faiss's
+    range search (the kernel of IndexBinaryFlat) over our array, not a copy of it."""
+    query = np.ascontiguousarray(query, np.uint8)
+    result = faiss.RangeSearchResult(1)
+    # faiss keeps distances below its radius
+    faiss.hamming_range_search(
+        faiss.swig_ptr(query),
+        faiss.swig_ptr(stored),
+        1,
+        len(stored),
+        radius + 1,
+        HASH_BYTES,
+        result,
+    )
+    found = int(faiss.rev_swig_ptr(result.lims, 2)[1])
+    return faiss.rev_swig_ptr(result.labels, found).astype(np.int64)  # copied out of result
+
+
+def _distances(queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Hamming distances (M, F) int64 between hashes (M, 32) and (F, 32) uint8, by popcount."""
+    left = np.ascontiguousarray(queries).view(np.uint64)  # (M, 4)
+    right = np.ascontiguousarray(rows).view(np.uint64)  # (F, 4)
+    return np.bitwise_count(left[:, None, :] ^ right[None, :, :]).sum(axis=2, dtype=np.int64)
+
+
+def _query_groups(query: np.ndarray):
+    """Greedy groups of the query hashes (Q, 32): each as (its first's index, every member's
+    index, the largest distance from the first to a member, <= GROUP_SPREAD)."""
+    remaining = np.arange(len(query))
+    while len(remaining):
+        centre = int(remaining[0])
+        spread = _distances(query[centre][None], query[remaining])[0]  # (r,)
+        members = remaining[spread <= GROUP_SPREAD]
+        yield centre, members, int(spread[spread <= GROUP_SPREAD].max())
+        remaining = remaining[spread > GROUP_SPREAD]
+
+
+def _grown(array: np.ndarray, needed: int, used: int) -> np.ndarray:
+    """`array` with room for `needed` rows (at least double), its first `used` rows kept."""
+    grown = np.zeros((max(needed, 2 * len(array)), *array.shape[1:]), array.dtype)
+    grown[:used] = array[:used]
+    return grown

@@ -26,7 +26,6 @@ from jobs.selectors import (
     output_record_by_payload,
 )
 from provenance.errors import ProvenanceError
-from provenance.fingerprint import MATCH_DISTANCE, pdq_distance
 from provenance.manifest import read_manifest
 from provenance.watermark import WATERMARK_ALGORITHM
 
@@ -159,13 +158,9 @@ class MatchesByBindingApi(_DetectionApi):
             record = output_record_by_payload(value)
             return Response({"matches": [_match(record)] if record is not None else []})
         if alg == PDQ_ALGORITHM:
-            best: dict[int, int] = {}
-            for record_id, fingerprint in registry.registered_fingerprints():
-                distance = pdq_distance(value, fingerprint)  # MediaError (400) for a bad hash
-                if distance <= MATCH_DISTANCE:
-                    best[record_id] = min(distance, best.get(record_id, distance))
+            near = registry.records_near_pdq(value)  # MediaError (400) for a bad hash
             matches = []
-            for record_id, distance in sorted(best.items(), key=lambda item: item[1]):
+            for record_id, distance in near:
                 record = output_record_by_id(record_id)
                 if record is not None:
                     score = round(100 * (1 - distance / 256))

@@ -4,12 +4,17 @@ Publishes a few real clips (the astronaut marked with the platform key, moving a
 signed), fills a throwaway registry with N synthetic outputs around them (`synthetic`), loads it
 as a worker does at start, and times the checks of the clips, their attacked copies and stills.
 Everything is written in one transaction that is rolled back: nothing stays in the database.
+
+This process is what a detection worker is: the clips are rendered, marked and published in a
+child process (`bench_media`), so the encoder, the rendered frames and the signing never
+count in `rss_mb`; here are only the imports a Celery worker makes (every app's tasks), the
+models the checks use, and the registry.
 """
 
 from __future__ import annotations
 
-import ctypes
 import gc
+import multiprocessing
 import os
 import statistics
 import tempfile
@@ -17,44 +22,27 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 from django.db import transaction
 from skimage.data import astronaut
 
 from core.keys import c2pa_signing_identity, secret_bytes
 from generator.face_analysis import face_descriptors
-from provenance.attacks import decode_video, encode_h264, h264, resize_half
-from provenance.manifest import ManifestInfo, read_manifest
-from provenance.payload import payload_for_record
-from provenance.publish import publish
-from provenance.watermark import detect_sampled, mark_appearance
+from provenance.manifest import read_manifest
+from provenance.watermark import detect_sampled
 
-from . import registry
+from . import bench_media, registry
+from .analysis import detection_limits
+from .bench_media import SIDE
 from .checks import fingerprint_check, likeness_check
 from .index import indexed_output_row, load_registry
 from .models import IndexedOutput
 from .sampling import sample_upload
-from .services import detection_limits
 from .synthetic import synthetic_record_ids, synthetic_registry_fill
-
-SIDE, FPS, SECONDS = 512, 25, 10
-CLIP_RECORD_IDS = (4_000_001, 4_000_002)  # two clips of one face: PDQ look-alikes of each other
-ATTACKS = {"crf30": h264(30), "half_size": resize_half}
+from .tasks import release_freed_memory
 
 
 class _Rollback(Exception):
     pass
-
-
-def _frames(appearance_for_frame, count: int, phase: float):
-    for index in range(count):
-        angle = 3.0 * np.sin(index / 12.0 + phase)
-        scale = 1.0 + 0.02 * np.sin(index / 17.0 + phase)
-        matrix = cv2.getRotationMatrix2D((SIDE / 2, SIDE / 2), angle, scale)
-        matrix[0, 2] += 4.0 * np.sin(index / 9.0 + phase)
-        yield cv2.warpAffine(
-            appearance_for_frame(index), matrix, (SIDE, SIDE), borderMode=cv2.BORDER_REFLECT
-        )
 
 
 def _rss_mb() -> float:
@@ -65,42 +53,29 @@ def _rss_mb() -> float:
     return float("nan")
 
 
-def _media(folder: Path, key: bytes, signer) -> tuple[list, list[tuple[int, Path, str]]]:
-    """Publish the real clips; returns their (record id, payload hex, PDQ hashes) and the media
-    to check as (true record id, path, kind)."""
-    portrait = cv2.resize(astronaut(), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
-    clips, media = [], []
-    for number, record_id in enumerate(CLIP_RECORD_IDS):
-        payload = payload_for_record(record_id, key)
-        marked = mark_appearance(portrait, payload)
-        path = folder / f"clip{number}.mp4"
-        info = ManifestInfo("bench", record_id, "bench", "bench", "bench")
-        published = publish(
-            _frames(marked.for_frame, SECONDS * FPS, phase=1.3 * number),
-            None,
-            payload,
-            info,
-            path,
-            signer=signer,
-            watermark_key=key,
-            fps=FPS,
-        )
-        clips.append((record_id, published.payload_hex, list(published.fingerprints)))
-        media.append((record_id, path, "video"))
-        data = path.read_bytes()
-        for name, attack in ATTACKS.items():
-            copy = folder / f"clip{number}_{name}.mp4"
-            copy.write_bytes(encode_h264(attack(data), FPS, crf=23))
-            media.append((record_id, copy, "video"))
-        still = decode_video(data)[0][FPS * 3]
-        image = folder / f"clip{number}.png"
-        cv2.imwrite(str(image), cv2.cvtColor(still, cv2.COLOR_RGB2BGR))
-        media.append((record_id, image, "image"))
-    return clips, media
+def _media_in_child(folder: Path) -> tuple[list, list[tuple[int, Path, str]]]:
+    """Publish the bench's clips in a child process that exits before anything is measured."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(bench_media.media_child, (str(folder),))
+
+
+def _worker_imports() -> None:
+    """Import what a Celery worker imports at start: every installed app's tasks module."""
+    from config.celery_app import app
+
+    app.loader.import_default_modules()
+
+
+def _rss_peak_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _check(path: Path, key: bytes, anchor: str, live, protected, stages) -> tuple[float, object]:
-    """One detection's checks, as services._analyse runs them; (seconds, watermark answer).
+    """One detection's checks, as analysis.detection_analyse runs them; (seconds, watermark answer).
     Appends the registry's two stages' times, and the check's CPU seconds, to `stages`."""
     cpu_started = time.process_time()
     started = time.perf_counter()
@@ -126,18 +101,21 @@ def _check(path: Path, key: bytes, anchor: str, live, protected, stages) -> tupl
     stages.setdefault("cpu_" + ("image" if path.suffix == ".png" else "video"), []).append(
         time.process_time() - cpu_started
     )
-    return time.perf_counter() - started, watermark
+    seconds = time.perf_counter() - started
+    release_freed_memory()  # as the worker does after each check (not timed)
+    return seconds, watermark
 
 
 def registry_bench(size: int, repeat: int, seed: int) -> dict:
     """Fill, load, check; the figures `detect_bench --registry-size` prints."""
     key = secret_bytes("watermark")
     signer = c2pa_signing_identity()
-    portrait = cv2.resize(astronaut(), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
-    protected = [(0, face_descriptors(portrait)[0])]
     result: dict = {"registry_size": size}
     with tempfile.TemporaryDirectory() as folder:
-        clips, media = _media(Path(folder), key, signer)
+        clips, media = _media_in_child(Path(folder))
+        _worker_imports()
+        portrait = cv2.resize(astronaut(), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
+        protected = [(0, face_descriptors(portrait)[0])]
         try:
             with transaction.atomic():
                 _measure(result, size, repeat, seed, key, signer.root_pem, clips, media, protected)
@@ -149,7 +127,8 @@ def registry_bench(size: int, repeat: int, seed: int) -> dict:
 
 
 def _measure(result, size, repeat, seed, key, anchor, clips, media, protected) -> None:
-    result["rss_before_registry_mb"] = round(_rss_mb(), 1)  # models loaded, clips published
+    # A worker's imports and the likeness model; the watermark decoder loads at the first check.
+    result["rss_before_registry_mb"] = round(_rss_mb(), 1)
     # Outputs the database already holds stay in the registry beside the synthetic ones.
     result["existing_outputs"] = existing = IndexedOutput.objects.count()
     started = time.perf_counter()
@@ -166,7 +145,7 @@ def _measure(result, size, repeat, seed, key, anchor, clips, media, protected) -
     result["fill_seconds"] = round(time.perf_counter() - started, 1)
     # A worker never fills: hand the fill's freed heap back, so RSS shows what a worker holds.
     gc.collect()
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    release_freed_memory()
     started = time.perf_counter()
     live = load_registry()
     result["load_seconds"] = round(time.perf_counter() - started, 2)
@@ -193,7 +172,11 @@ def _measure(result, size, repeat, seed, key, anchor, clips, media, protected) -
         wrong += int(watermark.identified and watermark.record_id != true_id)
     result["seconds_median"] = round(statistics.median(times["video"]), 3)
     result["image_seconds_median"] = round(statistics.median(times["image"]), 3)
+    # This process holds what a detection worker holds after checks: imports, models, registry.
+    # The peak adds the fill's and the load's transient buffers, which a worker's load also has
+    # (its staging of the PDQ hashes), but not the fill.
     result["rss_mb"] = round(_rss_mb(), 1)
+    result["rss_peak_mb"] = round(_rss_peak_mb(), 1)
     result["stage_medians_s"] = {k: round(statistics.median(v), 3) for k, v in stages.items()}
     result["identified"] = identified
     result["wrong_records"] = wrong

@@ -9,10 +9,12 @@ from django.conf import settings
 
 from consent.selectors import protected_identities
 from jobs.models import OutputRecord
-from jobs.selectors import output_fingerprints, output_record_by_id, output_record_by_manifest_id
+from jobs.selectors import output_record_by_id, output_record_by_manifest_id
 from provenance.errors import ProvenanceError
+from provenance.fingerprint import MATCH_DISTANCE
+from provenance.fingerprint_index import hashes_from_hex
 from provenance.media import probe
-from provenance.watermark import KnownPayload
+from provenance.watermark import MAX_CANDIDATES, KnownPayload
 
 from .index import VALUE_BYTES, LiveRegistry, live_registry
 from .models import IndexedOutput
@@ -25,17 +27,20 @@ def live_indexes() -> LiveRegistry:
 
 
 def candidate_payloads(record_ids: Sequence[int]) -> list[KnownPayload]:
-    """The payloads of some indexed outputs (a check's PDQ candidates), in the order given."""
-    rows = IndexedOutput.objects.filter(record_id__in=list(record_ids)).values_list(
-        "record_id", "packed"
-    )
+    """The payloads of the first MAX_CANDIDATES of some indexed outputs (a check's PDQ
+    candidates, nearest first), in the order given: the watermark tries no more than those, and
+    a face with many clips can have a thousand look-alikes within the PDQ radius."""
+    record_ids = list(record_ids)[:MAX_CANDIDATES]
+    rows = IndexedOutput.objects.filter(record_id__in=record_ids).values_list("record_id", "packed")
     value_of = {r: int.from_bytes(bytes(packed)[:VALUE_BYTES], "big") for r, packed in rows}
     return [KnownPayload(r, f"{value_of[r]:016x}") for r in record_ids if r in value_of]
 
 
-def registered_fingerprints() -> list[tuple[int, str]]:
-    """(record id, PDQ hex), one per second of every published output."""
-    return output_fingerprints()
+def records_near_pdq(value: str) -> tuple[tuple[int, int], ...]:
+    """(record id, nearest distance) of every output with a PDQ hash within MATCH_DISTANCE of
+    `value` (64 hex), nearest first, from this worker's index. MediaError for a bad hash."""
+    hashes_from_hex([value])  # refused even while the registry is empty
+    return live_registry().fingerprints.search([value], MATCH_DISTANCE).within
 
 
 def protected_descriptors() -> list[tuple[int, object]]:

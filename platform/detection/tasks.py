@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 
 from celery import shared_task
@@ -12,12 +14,23 @@ from .index import live_registry
 from .run import detection_complete
 
 logger = logging.getLogger(__name__)
+# config.celery_app routes detection.* here; `make run` starts a worker for it alone (-Q).
+DETECTION_QUEUE = "detection"
+
+
+def consumes_detection_queue(worker) -> bool:
+    """Whether a starting worker takes detection tasks (`-Q detection`, or no -Q at all with
+    nothing routed: every queue it knows)."""
+    return DETECTION_QUEUE in worker.app.amqp.queues.consume_from
 
 
 @worker_init.connect
-def _load_registry(**kwargs) -> None:
-    """Load the registry in the worker's main process, before the pool forks: every child
-    starts with it (shared copy-on-write until it appends) and polls for what is newer."""
+def _load_registry(sender=None, **kwargs) -> None:
+    """Load the registry in a detection worker's main process, before the pool forks: every
+    child starts with it (shared copy-on-write until it appends) and polls for what is newer.
+    A worker that takes no detection task never loads it."""
+    if sender is None or not consumes_detection_queue(sender):
+        return
     try:
         live_registry()
     except DatabaseError:  # e.g. not migrated yet: the first check loads it instead
@@ -28,5 +41,20 @@ def _load_registry(**kwargs) -> None:
 @shared_task(name="detection.run_detection", acks_late=True, reject_on_worker_lost=True)
 def run_detection(detection_id: str) -> str:
     """Check the stored upload of pending detection `detection_id` (idempotent)."""
-    result = detection_complete(detection_id=detection_id)
+    try:
+        result = detection_complete(detection_id=detection_id)
+    finally:
+        release_freed_memory()
     return result.status if result is not None else "skipped"
+
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+
+
+def release_freed_memory() -> None:
+    """Give the heap a check freed back to the system. The decoder's buffers for a clip's
+    frames are freed into glibc's heap, which keeps them: a worker would sit that much above
+    what it holds between checks, on top of the registry (docs/benchmarks.md)."""
+    trim = getattr(_libc, "malloc_trim", None)  # glibc only
+    if trim is not None:
+        trim(0)

@@ -2,41 +2,40 @@
 
 One procedure for every caller (`detect_sampled`; `detect_watermark` samples a whole clip
 first): blind decoding, matching payloads a registry knows, and matching a caller's candidates,
-with the 1e-9 budget split between every try that may identify.
+with the 1e-9 budget split between every try that may identify. This module is the look loop;
+blind decoding is `blind`, what the loop keeps between tries is `evidence`, the registry match
+is `known`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from provenance.errors import MediaError, WatermarkError
 from provenance.media import probe, video_frames_at
 from provenance.payload import (
-    BCH_T,
     CODEWORD_BITS,
-    RECORD_ID_BITS,
     WORD_BITS,
     WORD_COUNT,
     WatermarkPayload,
     codeword_bits,
-    decode_codeword,
     payload_for_record,
 )
 
-from .bounds import MAX_FALSE_POSITIVE, binomial_false_positive, soft_false_positive
-from .estimate import frame_agreement, groupings, pair_estimate, soft_bits
-from .known import KnownMatch, KnownPayload, known_match
-from .readings import Reading, readings_for
+from .blind import BLIND_HYPOTHESES, detect_from_logits
+from .bounds import MAX_FALSE_POSITIVE, binomial_false_positive
+from .estimate import pair_estimate, soft_bits
+from .evidence import LazyLogits, LookEvidence, identified_detection, read_logits, with_timeline
+from .known import KnownPayload, known_match, word_match_floor
+from .readings import readings_for
+from .result import WatermarkDetection
 from .rivagan import as_rgb, frame_logits
 from .schedule import (
     EARLY_FRAMES,
-    GROUPINGS,
     SCHEDULE_FPS,
     detection_looks,
     holds_every_word,
@@ -46,13 +45,21 @@ from .schedule import (
     second_look_positions,
 )
 
+# Re-exported: callers import the detector's public names from here or from the package.
+__all__ = [
+    "BLIND_HYPOTHESES",
+    "MAX_CANDIDATES",
+    "WatermarkDetection",
+    "decode_looks",
+    "detect_file",
+    "detect_from_logits",
+    "detect_sampled",
+    "detect_watermark",
+    "frames_carry_payload",
+    "try_shares",
+]
+
 EARLY_LOOK_SHARE = 0.02  # of the 1e-9 budget, for the first look (see try_shares)
-# Chase-II flips every subset of the 8 least reliable bits: 256 BCH decodes per grouping, 24
-# groupings, ~0.2 s a look that does not identify. With 4 bits, half-size copies whose bound
-# passed at 7 wrong bits were missed: BCH alone corrects 4 (measured on bench clips).
-CHASE_BITS = 8
-# Every valid record id, times the groupings tried.
-BLIND_HYPOTHESES = 2**RECORD_ID_BITS * GROUPINGS
 # A known payload the frames agree with beyond this is evidence that points at its record even
 # when it cannot identify it (a still image carries one of the three words).
 PARTIAL_MAX_FALSE_POSITIVE = 1e-6
@@ -63,64 +70,6 @@ EARLY_STOP_FALSE_POSITIVE = 1e-2
 # Candidates matched at most: one person's clips from one portrait all look alike to PDQ, so a
 # copy can sit near many records; 16 x 24 hypotheses still leave the bound within reach.
 MAX_CANDIDATES = 16
-
-
-@dataclass(frozen=True)
-class WatermarkDetection:
-    """What the frames say. `identified` only when the false-positive bound is <= 1e-9.
-
-    `method`: how it identified ("decoded" blind, "registry_match" against every known payload,
-    "candidate_match" against the caller's candidates alone), "" when it did not.
-    `partial_record_id`: a known payload the frames agree with beyond 1e-6 but short of the bound
-    (a still frame carries one word, so it can point at a record, never prove it).
-    `candidate_matches`: each candidate's evidence when none identified: (record id, bit
-    agreement with its payload, the bound for that one record alone).
-    `frame_agreement`: a timeline, one value per frame at `frame_positions`, against the payload
-    identified (or the partial or best candidate's); empty when there is none to compare with.
-    """
-
-    identified: bool
-    record_id: int | None
-    value_hex: str | None
-    confidence: float  # fraction of the 96 codeword bits that agree with the payload read
-    false_positive_probability: float  # union bound over every hypothesis, over its share
-    frames_used: int
-    method: str = ""
-    partial_record_id: int | None = None
-    partial_false_positive: float = 1.0
-    candidate_matches: tuple[tuple[int, float, float], ...] = ()
-    reading: str = ""  # how the frames were looked at: straight, mirrored, zoomed_out, luma, ...
-    frame_positions: tuple[int, ...] = ()  # the deciding look's frames, their index in the clip
-    frame_agreement: tuple[float, ...] = ()  # each one's bit agreement with the payload found
-
-
-def _chase_decode(observed: np.ndarray, reliability: np.ndarray, key: bytes):
-    """Chase-II: BCH-decode the observation with every flip pattern of its CHASE_BITS least
-    reliable bits; keep the record whose codeword agrees most with the observation itself.
-
-    The false-positive bound is a union over every valid codeword measured against the
-    unflipped observation, so searching more patterns does not weaken it.
-    """
-    flips = np.zeros((2**CHASE_BITS, len(observed)), np.uint8)  # (P, 96): every flip pattern
-    flips[:, np.argsort(reliability)[:CHASE_BITS]] = _flip_patterns()  # (P, CHASE_BITS)
-    best = None
-    for trial in observed[None, :] ^ flips:  # (96,) each
-        decoded = decode_codeword(trial, key)
-        if decoded is None:
-            continue
-        agreeing = int(np.sum(codeword_bits(int(decoded.value_hex, 16), key) == observed))
-        if best is None or agreeing > best.agreeing_bits:
-            best = dataclasses.replace(decoded, agreeing_bits=agreeing)
-        if agreeing >= CODEWORD_BITS - BCH_T:
-            break  # no other codeword comes as close: they are >= 2 * BCH_T + 1 bits apart
-    return best
-
-
-@functools.cache
-def _flip_patterns() -> np.ndarray:
-    """Every subset of CHASE_BITS positions as 0/1 rows, (2**CHASE_BITS, CHASE_BITS) uint8."""
-    patterns = np.arange(2**CHASE_BITS)[:, None] >> np.arange(CHASE_BITS)[None, :] & 1
-    return patterns.astype(np.uint8)
 
 
 def decode_looks(
@@ -159,37 +108,6 @@ def try_shares(
         shares.append((share, share if known else 0.0))
     search = (rest, rest if known else 0.0) if searches else (0.0, 0.0)
     return shares, search, rest if candidates else 0.0
-
-
-@dataclass
-class _Evidence:
-    """The best look so far at known payloads: the frames it read and how well they matched."""
-
-    match: KnownMatch | None = None
-    logits: np.ndarray = dataclasses.field(
-        default_factory=lambda: np.zeros((0, WORD_BITS), np.float32)
-    )
-    runs: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
-    look: list[int] = dataclasses.field(default_factory=list)
-    reading: str = ""
-
-    def offer(
-        self,
-        match: KnownMatch | None,
-        logits: np.ndarray,
-        runs: np.ndarray,
-        look: list[int],
-        reading: str,
-    ) -> None:
-        """Keep this look when it explains the frames better: a known payload at a lower bound,
-        or, with none known, the first reading's later (larger) look."""
-        if match is not None:
-            better = self.match is None or match.false_positive < self.match.false_positive
-        else:
-            better = self.match is None and reading == self.reading
-        if not len(self.logits) or better:
-            self.match, self.logits, self.runs, self.look = match, logits, runs, look
-            self.reading = reading
 
 
 def detect_sampled(
@@ -250,13 +168,23 @@ def detect_sampled(
     if max_looks is not None and max_looks < len(looks):
         looks, shares, searches = looks[:max_looks], shares[:max_looks], []
     everything = frames + more_frames
+    if (
+        known
+        and len(everything) < WORD_COUNT
+        and word_match_floor(len(known), len(everything)) > PARTIAL_MAX_FALSE_POSITIVE
+    ):
+        # Too few frames to decode blind or to hold every word, and too many payloads known for
+        # a word-by-word match to reach even partial evidence (a still against a large
+        # registry): no reading could identify or point at a record, so none is read beyond
+        # the first and the registry is not scanned. Candidates are still matched below.
+        known, searches = (), []
     tries = [(first, look, share) for look, share in zip(looks, shares, strict=True)]
     # A search reads every frame the last look reads: its glance already kept unrelated media
     # out, and a 55% crop zoomed back out needs more than 16 (measured, bench clip 3: 4.8e-9).
     tries += [(reading, looks[-1], search_share) for reading in searches]
     blind = WatermarkDetection(False, None, None, 0.0, 1.0, 0)
-    evidence = _Evidence()
-    decoded: dict[str, _LazyLogits] = {}
+    evidence = LookEvidence()
+    decoded: dict[str, LazyLogits] = {}
     stopped = False
     early = looks[0] if len(frames) > EARLY_FRAMES else None
     for reading, look, (blind_share, known_share) in tries:
@@ -267,15 +195,15 @@ def detect_sampled(
             # known payload at chance is not read further (unrelated media pays 6 frames, not
             # 16). Skipping can only lower the chance of identifying, so the bound holds.
             glance = known_match(
-                _read(decoded, reading, everything, early), key, known, runs[early]
+                read_logits(decoded, reading, everything, early), key, known, runs[early]
             )
             if glance is None or glance.false_positive > EARLY_STOP_FALSE_POSITIVE:
                 continue
-        read = _read(decoded, reading, everything, look)
+        read = read_logits(decoded, reading, everything, look)
         look_runs = runs[look]  # (k,)
         detection = detect_from_logits(read, key, share=blind_share, runs=look_runs)
         if detection.identified:
-            return _with_timeline(
+            return with_timeline(
                 dataclasses.replace(detection, method="decoded", reading=reading.name),
                 read,
                 look_runs,
@@ -293,8 +221,10 @@ def detect_sampled(
         evidence.offer(match, read, look_runs, look, reading.name)
         if match is not None and len(look) >= WORD_COUNT:
             if match.false_positive / known_share <= MAX_FALSE_POSITIVE:
-                found = _identified(match, known_share, len(look), "registry_match", reading.name)
-                return _with_timeline(found, read, look_runs, at[look], key)
+                found = identified_detection(
+                    match, known_share, len(look), "registry_match", reading.name
+                )
+                return with_timeline(found, read, look_runs, at[look], key)
         # Not after the one-frame-per-word look: six frames of a copy both cropped and brightened
         # leave its own payload at chance where 16 identify it (measured, bench clip 1: 1.9e-13).
         at_chance = match is None or match.false_positive > EARLY_STOP_FALSE_POSITIVE
@@ -305,10 +235,10 @@ def detect_sampled(
     among = known_match(logits, key, candidates, look_runs) if candidates else None
     if among is not None and frames_used >= WORD_COUNT:
         if among.false_positive / candidate_share <= MAX_FALSE_POSITIVE:
-            found = _identified(
+            found = identified_detection(
                 among, candidate_share, frames_used, "candidate_match", evidence.reading
             )
-            return _with_timeline(found, logits, look_runs, times, key)
+            return with_timeline(found, logits, look_runs, times, key)
     # The evidence's reading was the best of those read: its bounds count every one of them.
     read_in = max(1, len(decoded))
     matches = tuple(
@@ -340,74 +270,7 @@ def detect_sampled(
         timeline_payload = next(
             c.payload_hex for c in candidates if c.record_id == matches[best][0]
         )
-    return _with_timeline(result, logits, look_runs, times, key, timeline_payload)
-
-
-def _read(
-    decoded: dict[str, _LazyLogits],
-    reading: Reading,
-    frames: list[np.ndarray],
-    look: list[int],
-) -> np.ndarray:
-    """The decoder logits of `look`'s frames in `reading`, (k, 32): each reading decodes a frame
-    once, when a look first needs it."""
-    if reading.name not in decoded:
-        decoded[reading.name] = _LazyLogits(frames, reading)
-    return decoded[reading.name].logits(look)
-
-
-class _LazyLogits:
-    """One reading's decoder logits of a clip's sampled frames, decoded as looks ask for them."""
-
-    def __init__(self, frames: list[np.ndarray], reading: Reading) -> None:
-        self.frames, self.reading = frames, reading
-        self.values = np.zeros((len(frames), WORD_BITS), np.float32)  # (n, 32), filled as read
-        self.done: set[int] = set()
-
-    def logits(self, look: list[int]) -> np.ndarray:
-        fresh = [i for i in look if i not in self.done]
-        if fresh:
-            edited = [self.reading.edit(self.frames[i]) for i in fresh]
-            self.values[fresh] = frame_logits(edited)  # (k, 32)
-            self.done.update(fresh)
-        return self.values[look]
-
-
-def _with_timeline(
-    detection: WatermarkDetection,
-    logits: np.ndarray,
-    runs: np.ndarray,
-    times: np.ndarray,
-    key: bytes,
-    payload_hex: str | None = None,
-) -> WatermarkDetection:
-    """`detection` with the per-frame agreement timeline against the payload it found (or
-    `payload_hex`, the best evidence it has), over the frames of the look that decided."""
-    payload_hex = detection.value_hex or payload_hex
-    if payload_hex is None or len(logits) == 0:
-        return dataclasses.replace(detection, frame_positions=tuple(int(t) for t in times))
-    codeword = codeword_bits(int(payload_hex, 16), key)  # (96,)
-    agreement = frame_agreement(logits, runs, codeword)  # (k,)
-    return dataclasses.replace(
-        detection,
-        frame_positions=tuple(int(t) for t in times),
-        frame_agreement=tuple(round(float(a), 4) for a in agreement),
-    )
-
-
-def _identified(
-    match: KnownMatch, share: float, frames_used: int, method: str, reading: str
-) -> WatermarkDetection:
-    return WatermarkDetection(
-        reading=reading,
-        identified=True,
-        record_id=match.payload.record_id,
-        value_hex=match.payload.payload_hex,
-        confidence=match.agreement,
-        false_positive_probability=match.false_positive / share,
-        frames_used=frames_used,
-        method=method,
-    )
+    return with_timeline(result, logits, look_runs, times, key, timeline_payload)
 
 
 def detect_watermark(
@@ -464,44 +327,6 @@ def detect_file(
         more_positions=more,
         fps=fps,
         max_looks=max_looks,
-    )
-
-
-def detect_from_logits(
-    logits: np.ndarray, key: bytes, share: float = 1.0, runs: np.ndarray | None = None
-) -> WatermarkDetection:
-    """The decision part of `detect_watermark`, from decoder logits (n, 32) of sampled frames
-    in time order. `runs`: each sample's run number (default: consecutive runs, as
-    `sample_positions` gives). `share`: the fraction of the 1e-9 budget this decision may spend,
-    when the caller's procedure takes several that may each identify (union bound); the
-    reported false-positive probability is the bound divided by it, so identification stays
-    "at most 1e-9"."""
-    nothing = WatermarkDetection(False, None, None, 0.0, 1.0, len(logits))
-    if len(logits) < WORD_COUNT:
-        return nothing  # fewer samples than words: 64 bits cannot be read from one word
-    soft = soft_bits(logits)  # (n, 32)
-    runs = np.arange(len(logits)) if runs is None else np.asarray(runs)
-    best, fp = None, 1.0
-    for estimate in groupings(soft, runs):  # (96,) each
-        decoded = _chase_decode((estimate > 0).astype(np.uint8), np.abs(estimate), key)
-        if decoded is None:
-            continue
-        codeword = codeword_bits(int(decoded.value_hex, 16), key)  # (96,)
-        bound = soft_false_positive(estimate, codeword, BLIND_HYPOTHESES) / share
-        if best is None or bound < fp:
-            best, fp = decoded, bound
-        if fp <= MAX_FALSE_POSITIVE:
-            break  # identified: the bound already counts every grouping, tried or not
-    if best is None:
-        return nothing
-    identified = fp <= MAX_FALSE_POSITIVE
-    return WatermarkDetection(
-        identified=identified,
-        record_id=best.record_id if identified else None,
-        value_hex=best.value_hex if identified else None,
-        confidence=best.agreeing_bits / CODEWORD_BITS,
-        false_positive_probability=fp,
-        frames_used=len(logits),
     )
 
 

@@ -64,6 +64,34 @@ def test_the_index_names_every_record_within_the_radius():
     assert all(distance == 1 for _, distance in matches.within)
 
 
+@pytest.mark.parametrize("apart", [20, None], ids=["one scan", "two scans"])
+def test_each_record_gets_its_nearest_hash_of_any_query_ranked_nearest_first(apart):
+    """200 records of 10 hashes each, 0-40 bits from two query hashes (20 bits apart, as a
+    clip's seconds are, so one scan serves both; or unrelated): the index's ranking is the one
+    counted bit by bit, ties broken by record id."""
+    rng = np.random.default_rng(11)
+    queries = rng.integers(0, 256, (2, 32), dtype=np.uint8)
+    if apart is not None:
+        second = np.unpackbits(queries[0])
+        second[rng.choice(256, apart, replace=False)] ^= 1
+        queries[1] = np.packbits(second)
+    owners = np.repeat(np.arange(1, 201), 10)  # (2000,)
+    bits = np.unpackbits(queries[rng.integers(0, 2, 2000)], axis=1)  # (2000, 256)
+    for row, flips in enumerate(rng.integers(0, 41, 2000).tolist()):
+        bits[row, rng.choice(256, flips, replace=False)] ^= 1
+    hashes = np.packbits(bits, axis=1)
+    index = PdqIndex()
+    index.add(owners, hashes)
+    nearest: dict[int, int] = {}
+    for owner, row in zip(owners.tolist(), hashes, strict=True):
+        distance = int(np.unpackbits(queries ^ row[None, :], axis=1).sum(axis=1).min())
+        nearest[owner] = min(distance, nearest.get(owner, distance))
+    expected = sorted(((r, d) for r, d in nearest.items() if d <= 31), key=lambda p: (p[1], p[0]))
+    matches = index.search([q.tobytes().hex() for q in queries])
+    assert matches.within == tuple(expected)
+    assert matches.nearest == expected[0]
+
+
 @pytest.mark.parametrize("bad", ["zz" * 32, "ab", 5])
 def test_distance_rejects_a_malformed_hash(bad):
     with pytest.raises(MediaError):

@@ -76,3 +76,37 @@ def test_appending_keeps_what_a_reader_already_holds():
     assert ids.tolist() == [1, 2] and codewords.shape == (2, 16)
     assert packed.view()[0].tolist() == [1, 2, 3, 4, 5]
     assert packed.payload_hex(4) == f"{50:016x}"
+
+
+def test_the_popcount_kernels_count_every_differing_bit():
+    """faiss's kernels against bit-by-bit counting, over more rows than one chunk holds."""
+    from provenance.watermark.known import _CHUNK_ROWS, _hard_distances, _word_agreement
+
+    rng = np.random.default_rng(7)
+    rows = _CHUNK_ROWS + 1001
+    codewords = np.zeros((rows, 16), np.uint8)
+    codewords[:, :12] = rng.integers(0, 256, (rows, 12), dtype=np.uint8)
+    queries = np.zeros((24, 16), np.uint8)
+    queries[:, :12] = rng.integers(0, 256, (24, 12), dtype=np.uint8)
+    counted = np.unpackbits(codewords[None, :, :] ^ queries[:, None, :], axis=2).sum(axis=2)
+    assert (_hard_distances(queries, codewords) == counted).all()  # (24, rows)
+
+    words = rng.integers(0, 2**32, (rows, 12), dtype=np.uint64).astype(np.uint32)
+    observed = rng.integers(0, 2**32, 3, dtype=np.uint64).astype(np.uint32)
+    differing = (
+        np.unpackbits((observed[None, :, None] ^ words[:, None, :]).view(np.uint8), axis=-1)
+        .reshape(rows, 3, 12, 32)
+        .sum(axis=3)
+    )
+    expected = np.maximum(32 - differing, differing).max(axis=2).sum(axis=1)
+    assert (_word_agreement(observed, words) == expected).all()
+
+
+def test_a_still_cannot_point_at_a_record_among_more_than_178():
+    """One 32-bit word against R records is R x 24 hypotheses: past 178 even 32 agreeing bits
+    leave the bound above the 1e-6 of partial evidence, so detection does not scan for it."""
+    from provenance.watermark.detect import PARTIAL_MAX_FALSE_POSITIVE
+    from provenance.watermark.known import word_match_floor
+
+    assert word_match_floor(178, 1) <= PARTIAL_MAX_FALSE_POSITIVE < word_match_floor(179, 1)
+    assert word_match_floor(10**6, 5) < 1e-9  # five stills of a clip still can

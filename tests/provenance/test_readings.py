@@ -88,3 +88,28 @@ def test_an_identified_clip_has_a_timeline_of_its_frames_agreement(
     assert len(detection.frame_agreement) == len(detection.frame_positions) == detection.frames_used
     assert min(detection.frame_agreement) > 0.75
     assert list(detection.frame_positions) == sorted(detection.frame_positions)
+
+
+def test_a_still_against_a_large_registry_is_read_once_and_never_scanned(
+    marked_clip, payload, watermark_key, monkeypatch
+):
+    """No reading of one frame could identify it or point at one of 1000 records, so the
+    searches are not decoded; with 100 records (partial evidence possible) they are."""
+    from provenance.watermark import detect as detect_module
+    from provenance.watermark import detect_sampled, evidence
+
+    decoded = []
+
+    def counting(frames):
+        decoded.append(len(frames))
+        return frame_logits(frames)
+
+    monkeypatch.setattr(evidence, "frame_logits", counting)
+    still = [marked_clip[40]]
+    many = [KnownPayload(r, f"{r * 7919:016x}") for r in range(1, 1001)]
+    large = detect_sampled(still, watermark_key, known=many)
+    assert decoded == [1] and large.reading == STRAIGHT.name and not large.identified
+    decoded.clear()
+    detect_sampled(still, watermark_key, known=many[:100])
+    assert len(decoded) == 1 + len(SEARCH_READINGS)  # every reading looked at
+    assert detect_module.PARTIAL_MAX_FALSE_POSITIVE == 1e-6

@@ -102,6 +102,12 @@ def test_it_resolves_a_pdq_soft_binding_to_the_manifest(registered_output):
     assert match["similarityScore"] == 100
 
 
+def test_it_refuses_a_malformed_pdq_hash_even_with_nothing_registered():
+    response = APIClient().get("/api/v1/matches/byBinding", {"alg": "pdq", "value": "abc"})
+    assert response.status_code == 400
+    assert "64 hex" in response.json()["error"]["message"]
+
+
 def test_it_finds_no_match_for_an_unknown_binding(registered_output):
     from provenance.watermark import WATERMARK_ALGORITHM
 

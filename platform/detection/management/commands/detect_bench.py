@@ -30,7 +30,8 @@ from skimage.data import astronaut
 
 from core.keys import c2pa_signing_identity, secret_bytes
 from detection import registry
-from detection.bench_scale import CLIP_RECORD_IDS, registry_bench
+from detection.bench_media import CLIP_RECORD_IDS
+from detection.bench_scale import registry_bench
 from detection.checks import fingerprint_check, likeness_check
 from detection.index import indexed_output_row, load_registry
 from detection.sampling import sample_upload
