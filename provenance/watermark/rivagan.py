@@ -184,11 +184,21 @@ def resize_square(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(image, (size, size), interpolation=interpolation)
 
 
+# Frames decoded at once. Each holds (32, 256, 256) float32 activations (8 MB) in several layers
+# at a time: 48 frames in one batch peaked 815 MB over the process's resting memory, 16 peak
+# 300 MB and decode as fast (2.7 s either way for 48 frames on 2 cores); 8 peak 130 MB but
+# decode 5-13% slower.
+DECODE_BATCH = 16
+
+
 def frame_logits(frames: Sequence[np.ndarray]) -> np.ndarray:
     """RivaGAN decoder logits of each frame, (N, 32) float32 (> 0 means bit 1)."""
     if len(frames) == 0:
         return np.zeros((0, WORD_BITS), np.float32)
-    small = np.stack([resize_square(as_rgb(f), EMBED_SIZE) for f in frames])  # (N, 256, 256, 3)
-    with torch.inference_mode():
-        logits = decoder()(torch.from_numpy(to_model_input(small)))  # (N, 32)
-    return logits.numpy()
+    out = np.empty((len(frames), WORD_BITS), np.float32)
+    for start in range(0, len(frames), DECODE_BATCH):
+        chunk = frames[start : start + DECODE_BATCH]
+        small = np.stack([resize_square(as_rgb(f), EMBED_SIZE) for f in chunk])  # (B, 256, 256, 3)
+        with torch.inference_mode():
+            out[start : start + len(chunk)] = decoder()(torch.from_numpy(to_model_input(small)))
+    return out  # (N, 32)
