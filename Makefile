@@ -17,10 +17,10 @@ LIVE_CAPACITY ?= 1
 DEBIAN_RUNTIME := espeak-ng libespeak-ng1
 # alsa-utils ships recordings of a human voice (/usr/share/sounds/alsa) that the generator's
 # quality benchmark and tests speak with, beside espeak-ng's synthetic voices. opencv-doc ships
-# photos of five more real people (its tutorials' samples) for that benchmark's portrait set.
+# photos of four more real people (its tutorials' samples) for that benchmark's portrait set.
 DEBIAN_TEST := $(DEBIAN_RUNTIME) redis-server postgresql chromium fonts-dejavu-core alsa-utils opencv-doc
 
-.PHONY: install install-test run test lint format demo worker web bench clean
+.PHONY: install install-test run test lint format clean
 
 install: $(VENV)/.installed
 
@@ -78,7 +78,7 @@ prepare: install var-dirs
 # generation (default queue) and detection (its own queue, so only it holds the registry).
 # The worker embeds beat (-B): the job reaper and the audit checkpoint run on its schedule.
 run: prepare
-	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops the web server, the worker and the live node)"
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops the web server, the workers and the live node)"
 	@trap 'kill $$(jobs -p) 2>/dev/null; wait; exit 0' INT TERM; \
 	$(VENV)/bin/celery --workdir platform -A config worker -B --loglevel INFO --concurrency 1 -Q celery -n generation@%h & \
 	$(VENV)/bin/celery --workdir platform -A config worker --loglevel INFO --concurrency 1 -Q detection -n detection@%h & \
