@@ -8,19 +8,15 @@ cost memory a worker does not have (docs/detection.md gives the measurements).
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from provenance.bitrows import faiss, grown, hamming_distances
 from provenance.errors import MediaError
 from provenance.fingerprint import MATCH_DISTANCE, PDQ_BITS
-
-# faiss logs at INFO which CPU build it loaded, which would break a CLI's one-line errors.
-logging.getLogger("faiss.loader").setLevel(logging.WARNING)
-import faiss  # noqa: E402
 
 HASH_BYTES = PDQ_BITS // 8  # 32
 # The nearest hash is reported up to here: past a match (a heavily edited copy of a known
@@ -100,11 +96,11 @@ class PdqIndex:
                 begins = begins[1:]
             runs = self._runs + len(begins)
             if runs > len(self._run_starts):
-                self._run_starts = _grown(self._run_starts, runs, self._runs)
-                self._run_owners = _grown(self._run_owners, runs, self._runs)
+                self._run_starts = grown(self._run_starts, runs, self._runs)
+                self._run_owners = grown(self._run_owners, runs, self._runs)
             end = start + len(hashes)
             if end > len(self._hashes):
-                self._hashes = _grown(self._hashes, end, start)
+                self._hashes = grown(self._hashes, end, start)
             self._run_starts[self._runs : runs] = start + begins
             self._run_owners[self._runs : runs] = ids[begins]
             self._runs = runs
@@ -115,9 +111,6 @@ class PdqIndex:
         """The record id (F,) of each index row (F,)."""
         runs = np.searchsorted(self._run_starts[: self._runs], rows, side="right") - 1
         return self._run_owners[runs]
-
-    def flush(self) -> None:
-        """Nothing to hand over: added hashes are searchable at once (kept for loaders)."""
 
     @property
     def nbytes(self) -> int:
@@ -143,7 +136,7 @@ class PdqIndex:
             stored = self._hashes[: self._count]  # (N, 32)
             for centre, members, spread in _query_groups(query):
                 rows = _rows_within(query[centre], stored, radius + spread)
-                distances = _distances(query[members], stored[rows]).min(axis=0)  # (F,)
+                distances = hamming_distances(query[members], stored[rows]).min(axis=0)  # (F,)
                 kept = distances <= radius
                 found_rows.append(rows[kept])
                 found_distances.append(distances[kept])
@@ -180,27 +173,13 @@ def _rows_within(query: np.ndarray, stored: np.ndarray, radius: int) -> np.ndarr
     return faiss.rev_swig_ptr(result.labels, found).astype(np.int64)  # copied out of result
 
 
-def _distances(queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Hamming distances (M, F) int64 between hashes (M, 32) and (F, 32) uint8, by popcount."""
-    left = np.ascontiguousarray(queries).view(np.uint64)  # (M, 4)
-    right = np.ascontiguousarray(rows).view(np.uint64)  # (F, 4)
-    return np.bitwise_count(left[:, None, :] ^ right[None, :, :]).sum(axis=2, dtype=np.int64)
-
-
 def _query_groups(query: np.ndarray):
     """Greedy groups of the query hashes (Q, 32): each as (its first's index, every member's
     index, the largest distance from the first to a member, <= GROUP_SPREAD)."""
     remaining = np.arange(len(query))
     while len(remaining):
         centre = int(remaining[0])
-        spread = _distances(query[centre][None], query[remaining])[0]  # (r,)
+        spread = hamming_distances(query[centre][None], query[remaining])[0]  # (r,)
         members = remaining[spread <= GROUP_SPREAD]
         yield centre, members, int(spread[spread <= GROUP_SPREAD].max())
         remaining = remaining[spread > GROUP_SPREAD]
-
-
-def _grown(array: np.ndarray, needed: int, used: int) -> np.ndarray:
-    """`array` with room for `needed` rows (at least double), its first `used` rows kept."""
-    grown = np.zeros((max(needed, 2 * len(array)), *array.shape[1:]), array.dtype)
-    grown[:used] = array[:used]
-    return grown

@@ -103,7 +103,6 @@ def load_registry() -> LiveRegistry:
         PdqIndex(capacity=max(1024, hashes + hashes // 8)),
     )
     registry.refresh()
-    registry.fingerprints.flush()
     return registry
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from provenance.bitrows import grown
 from provenance.errors import WatermarkError
 from provenance.payload import CODEWORD_BITS, DATA_WORDS, WORD_BITS, codeword_bits
 
@@ -97,11 +98,10 @@ class PackedPayloads:
         with self._lock:
             start, end = self._count, self._count + len(rows)
             if end > len(self._ids):
-                capacity = max(end, 2 * len(self._ids))
-                self._ids = _grown(self._ids, capacity, start)
-                self._values = _grown(self._values, capacity, start)
-                self._codewords = _grown(self._codewords, capacity, start)
-                self._words = _grown(self._words, capacity, start)
+                self._ids = grown(self._ids, end, start)
+                self._values = grown(self._values, end, start)
+                self._codewords = grown(self._codewords, end, start)
+                self._words = grown(self._words, end, start)
             self._ids[start:end] = record_ids
             self._values[start:end] = values
             self._codewords[start:end, :CODEWORD_BYTES] = rows[:, :CODEWORD_BYTES]
@@ -124,9 +124,3 @@ class PackedPayloads:
     def nbytes(self) -> int:
         arrays = (self._ids, self._values, self._codewords, self._words)
         return sum(array.nbytes for array in arrays)
-
-
-def _grown(array: np.ndarray, capacity: int, used: int) -> np.ndarray:
-    grown = np.zeros((capacity, *array.shape[1:]), array.dtype)
-    grown[:used] = array[:used]
-    return grown
