@@ -34,8 +34,7 @@ def live_session_check(*, session_id: str, frames_sent: int) -> str:
     job = session.job
     if job.status != JobStatus.RUNNING:  # revocation cancelled it in its own transaction
         return TERMINATED_BY_REVOCATION
-    claims_version = job.grant.version
-    if live_consent_gone(job=job, grant_version=claims_version):
+    if live_consent_gone(job=job):
         return TERMINATED_BY_REVOCATION
     GenerationJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
         progress_at=timezone.now(), frames_done=frames_sent

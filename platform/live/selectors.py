@@ -55,11 +55,14 @@ def live_session_key(value) -> uuid.UUID | None:
         return None
 
 
-def live_consent_gone(*, job: GenerationJob, grant_version: int) -> str:
-    """Why the consent behind a live session's job no longer holds ('' while it does)."""
+def live_consent_gone(*, job: GenerationJob, grant_version: int | None = None) -> str:
+    """Why the consent behind a live session's job no longer holds ('' while it does), read
+    fresh from the database. `grant_version` is the version a ticket was issued for, checked
+    at admission; a running session's grant row never changes version (a change of scope
+    supersedes it), so the heartbeat checks only that it is still active."""
     grant = ConsentGrant.objects.get(pk=job.grant_id)
-    if grant.revoked_at is not None or not grant.is_active():
+    if not grant.is_active():  # revoked, superseded or expired
         return "The person withdrew their consent."
-    if grant.version != grant_version:
+    if grant_version is not None and grant.version != grant_version:
         return "The consent changed since the session was allowed."
     return ""
