@@ -17,6 +17,7 @@ from .models import (
     Identity,
     IdentityStatus,
     IdentityVerification,
+    ReferencePortrait,
     VerificationStatus,
 )
 
@@ -66,6 +67,11 @@ def identities_for_requester(*, requester) -> list[tuple[Identity, ConsentGrant]
         .order_by("identity__display_name", "-created_at")
     )
     return [(grant.identity, grant) for grant in grants]
+
+
+def identity_reference_portrait(*, identity: Identity) -> ReferencePortrait | None:
+    """The identity's newest portrait that is not deleted: the one generation animates."""
+    return identity.portraits.filter(deleted_at__isnull=True).order_by("-created_at").first()
 
 
 def identity_reference_descriptor(*, identity: Identity) -> np.ndarray | None:

@@ -115,27 +115,16 @@ def decision_details(decision: Decision, *, identity, requester, purpose: str, *
     }
 
 
-def policy_denial_audit(*, requester, identity, reason: str, details: dict) -> None:
-    """Audit a refusal before raising it (autocommit: the row stays although the request
-    fails)."""
+def policy_decision_audit(*, requester, identity, details: dict, denial: str = "") -> None:
+    """Audit a policy decision: refused when `denial` says why (before the refusal is raised,
+    in autocommit, so the row stays although the request fails), else allowed (inside the
+    transaction that acts on it)."""
     audit_record(
         action=AuditAction.POLICY_DECIDED,
-        outcome="denied",
+        outcome="denied" if denial else "allowed",
         actor=requester,
         subject_type="identity",
         subject_id=identity.pk,
-        reason=reason,
-        details=details,
-    )
-
-
-def policy_allowed_audit(*, requester, identity, details: dict) -> None:
-    """Audit an allowed decision, inside the transaction that acts on it."""
-    audit_record(
-        action=AuditAction.POLICY_DECIDED,
-        outcome="allowed",
-        actor=requester,
-        subject_type="identity",
-        subject_id=identity.pk,
+        reason=denial,
         details=details,
     )

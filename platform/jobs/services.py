@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.services import audit_record
-from consent.selectors import grant_active_for
+from consent.selectors import grant_active_for, identity_reference_portrait
 from core.errors import ApplicationError
 from core.image_shape import portrait_shape_check
 from core.keys import signing_key
@@ -41,8 +41,7 @@ from .policy_gate import (
     PolicyDenied,
     decision_context,
     decision_details,
-    policy_allowed_audit,
-    policy_denial_audit,
+    policy_decision_audit,
 )
 from .tasks import job_enqueue
 
@@ -124,7 +123,7 @@ def _portrait_facts(identity, portrait_file) -> _PortraitFacts:
 
 
 def _reference_portrait(identity):
-    portrait = identity.portraits.filter(deleted_at__isnull=True).order_by("-created_at").first()
+    portrait = identity_reference_portrait(identity=identity)
     if portrait is None or not portrait.file:
         raise ApplicationError(
             "This identity has no enrolled reference portrait; upload a portrait for the job.",
@@ -166,11 +165,11 @@ def job_submit(
     if not decision.allowed:
         inputs.input_remove(audio.relative_path)
         inputs.input_remove(portrait.stored.relative_path)
-        policy_denial_audit(
+        policy_decision_audit(
             requester=requester,
             identity=identity,
-            reason=decision.denial_message,
             details=details,
+            denial=decision.denial_message,
         )
         raise PolicyDenied(decision)
     try:
@@ -250,7 +249,7 @@ def _job_create(
     )
     job.ticket = issue_ticket(claims, key.private_key, key.key_id)
     job.save(update_fields=["ticket"])
-    policy_allowed_audit(requester=requester, identity=identity, details=details)
+    policy_decision_audit(requester=requester, identity=identity, details=details)
     audit_record(
         action=AuditAction.JOB_SUBMITTED,
         actor=requester,

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.services import audit_record
-from consent.selectors import grant_active_for, grant_policy_facts
+from consent.selectors import grant_active_for, grant_policy_facts, identity_reference_portrait
 from core.errors import ApplicationError
 from core.keys import public_key, signing_key
 from generator.config import Controls
@@ -28,8 +28,7 @@ from jobs.policy_gate import (
     PolicyDenied,
     decision_context,
     decision_details,
-    policy_allowed_audit,
-    policy_denial_audit,
+    policy_decision_audit,
     policy_limits,
 )
 from policy.decisions import decide
@@ -48,7 +47,7 @@ def _max_seconds() -> int:
 
 
 def _reference_portrait(identity):
-    portrait = identity.portraits.filter(deleted_at__isnull=True).order_by("-created_at").first()
+    portrait = identity_reference_portrait(identity=identity)
     if portrait is None or not portrait.file or not portrait.descriptor:
         raise ApplicationError(
             "This identity has no enrolled reference portrait; live mode animates that one.",
@@ -71,11 +70,11 @@ def live_session_create(
     grant = grant_active_for(identity=identity, requester=requester, purpose=purpose)
     if grant is not None and not grant.allow_live:
         # Live use is its own yes from the owner (off by default), refused before the policy.
-        policy_denial_audit(
+        policy_decision_audit(
             requester=requester,
             identity=identity,
-            reason=LIVE_NOT_ALLOWED,
             details={"identity_id": identity.pk, "purpose": purpose, "mode": "live"},
+            denial=LIVE_NOT_ALLOWED,
         )
         raise ApplicationError(LIVE_NOT_ALLOWED, code="live_not_allowed", status_code=403)
     # Unless asked for less, a session may run as long as both the grant and the node allow.
@@ -111,11 +110,11 @@ def live_session_create(
         decision, identity=identity, requester=requester, purpose=purpose, mode="live"
     )
     if not decision.allowed:
-        policy_denial_audit(
+        policy_decision_audit(
             requester=requester,
             identity=identity,
-            reason=decision.denial_message,
             details=details,
+            denial=decision.denial_message,
         )
         raise PolicyDenied(decision)
     return _session_create(
@@ -171,7 +170,7 @@ def _session_create(
     )
     session.ticket = issue_live_ticket(claims, key.private_key, key.key_id)
     session.save()
-    policy_allowed_audit(requester=requester, identity=identity, details=details)
+    policy_decision_audit(requester=requester, identity=identity, details=details)
     return session
 
 
