@@ -240,6 +240,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.1,
     }
+    # kombu's own transport can lose a message to a worker that reads it half-written.
+    CELERY_BROKER_TRANSPORT = "config.filesystem_broker:Transport"
 CELERY_BROKER_DESCRIPTION = (
     CELERY_BROKER_URL.split("@")[-1]
     if not CELERY_BROKER_URL.startswith("filesystem://")

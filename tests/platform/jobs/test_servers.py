@@ -218,7 +218,9 @@ def test_a_worker_killed_mid_job_yields_exactly_one_signed_output(
                 break
             assert demo.poll() is None, demo.communicate()
             time.sleep(0.1)
-        assert row and row["stage"] == "rendering", f"the job never rendered: {row}"
+        assert row and row["stage"] == "rendering", (
+            f"the job never rendered: {row}\n{logs.read_text()[-3000:]}"
+        )
         os.killpg(first.pid, signal.SIGKILL)  # mid-render, no chance to clean up
         first.wait(timeout=10)
         second = _worker(stack_env, logs)
@@ -247,7 +249,8 @@ def test_revoking_consent_while_a_worker_renders_publishes_nothing(
     portrait = tmp_path / "portrait.png"
     portrait.write_bytes(astronaut_png)
     out = tmp_path / "out.mp4"
-    worker = _worker(stack_env, tmp_path / "worker.log")
+    logs = tmp_path / "worker.log"
+    worker = _worker(stack_env, logs)
     # The owner withdraws consent through the consent service, in another process, started now
     # and told when: Django's start-up there takes seconds, longer than a short clip renders.
     revoker = subprocess.Popen(
@@ -273,7 +276,9 @@ def test_revoking_consent_while_a_worker_renders_publishes_nothing(
                 break
             assert demo.poll() is None, demo.communicate()
             time.sleep(0.1)
-        assert row and row["stage"] == "rendering", f"the job never rendered: {row}"
+        assert row and row["stage"] == "rendering", (
+            f"the job never rendered: {row}\n{logs.read_text()[-3000:]}"
+        )
         revoked, revoke_errors = revoker.communicate("now\n", timeout=120)
         assert revoker.returncode == 0 and "revoked" in revoked, revoke_errors
         _, stderr = demo.communicate(timeout=300)
@@ -346,7 +351,9 @@ def test_a_job_whose_worker_was_killed_is_reaped_and_finished_by_the_next_worker
                 break
             assert demo.poll() is None, demo.communicate()
             time.sleep(0.1)
-        assert row and row["stage"] == "rendering", f"the job never rendered: {row}"
+        assert row and row["stage"] == "rendering", (
+            f"the job never rendered: {row}\n{logs.read_text()[-3000:]}"
+        )
         os.killpg(first.pid, signal.SIGKILL)  # mid-render: its message is lost or unacknowledged
         first.wait(timeout=10)
         second = _worker(reaper_env, logs, beat=True)
