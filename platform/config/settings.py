@@ -312,10 +312,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Redis redelivers an unacknowledged (acks_late) task after this many seconds: it must be
     # longer than the hard time limit, or a slow job would run twice at once.
+    _visibility = int(os.environ.get("JOBS_VISIBILITY_TIMEOUT", JOBS_HARD_TIME_LIMIT + 60))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": int(
-            os.environ.get("JOBS_VISIBILITY_TIMEOUT", JOBS_HARD_TIME_LIMIT + 60)
-        )
+        "visibility_timeout": _visibility,
+        # kombu sweeps for overdue tasks every interval x throttle seconds, 100 s by default:
+        # a killed worker's job would wait that long beyond its timeout. A sweep is one small
+        # sorted-set range read, so once every 1-10 s (an eighth of the timeout) costs nothing.
+        "unacked_restore_interval": max(1, min(10, _visibility // 8)),
+        "unacked_restore_throttle": 1,
     }
 
 # --- Consent --------------------------------------------------------------------------------
