@@ -53,13 +53,10 @@ def test_a_django_process_imports_the_standard_library_platform(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.servers
-def test_a_celery_worker_imports_the_standard_library_platform(tmp_path):
-    env = _env(tmp_path)
+def test_a_celery_worker_imports_the_standard_library_platform(tmp_path, migrated_var_dir):
+    env = _env(migrated_var_dir(tmp_path))
     for folder in ("celery/queue", "celery/processed", "celery/control"):
         (tmp_path / folder).mkdir(parents=True)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True, timeout=300
-    )
     worker = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "celery"),

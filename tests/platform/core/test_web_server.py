@@ -37,14 +37,12 @@ def _get(url: str, timeout: float) -> tuple[int, bytes]:
 
 
 @contextlib.contextmanager
-def _serving(tmp_path: Path, **settings: str):
-    """gunicorn as `make run` starts it, on a fresh var/; yields (port, url)."""
+def _serving(var: Path, **settings: str):
+    """gunicorn as `make run` starts it, on a fresh, migrated var/; yields (port, url)."""
     port = _free_port()
-    env = {**os.environ, "VAR_DIR": str(tmp_path), "HOST": "127.0.0.1", "PORT": str(port)}
+    env = {**os.environ, "VAR_DIR": str(var), "HOST": "127.0.0.1", "PORT": str(port)}
     env.update({"WEB_WORKERS": "1", "DEBUG": "0", "LOG_LEVEL": "WARNING", **settings})
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True
-    )
+    env.pop("DATABASE_URL", None)
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
         [str(gunicorn), "-c", "platform/config/gunicorn_conf.py", "--log-level", "warning"],
@@ -69,9 +67,10 @@ def _serving(tmp_path: Path, **settings: str):
         server.wait(timeout=30)
 
 
-@pytest.fixture
-def web_server(tmp_path):
-    with _serving(tmp_path) as served:
+@pytest.fixture(scope="module")
+def web_server(tmp_path_factory, migrated_var_dir):
+    """One server for the tests that only read from it (each start imports torch: ~5 s)."""
+    with _serving(migrated_var_dir(tmp_path_factory.mktemp("web-var"))) as served:
         yield served
 
 
@@ -106,10 +105,15 @@ def test_a_long_url_gets_the_json_414_not_gunicorns_page(web_server):
     assert json.loads(body)["error"]["code"] == "uri_too_long"
 
 
-def test_two_workers_admit_the_sign_up_rate_between_them_whatever_x_forwarded_for_says(tmp_path):
+def test_two_workers_admit_the_sign_up_rate_between_them_whatever_x_forwarded_for_says(
+    tmp_path, migrated_var_dir
+):
     """The probe's attack: a burst of sign-ups, each naming a new X-Forwarded-For, against two
     gunicorn workers. Each worker once kept its own counters, and took the header as the client."""
-    with _serving(tmp_path, WEB_WORKERS="2", THROTTLE_SIGNUP="20/min") as (_, url):
+    with _serving(migrated_var_dir(tmp_path), WEB_WORKERS="2", THROTTLE_SIGNUP="20/min") as (
+        _,
+        url,
+    ):
 
         def sign_up(index: int) -> int:
             request = urllib.request.Request(  # noqa: S310 - loopback

@@ -297,17 +297,13 @@ def test_revoking_consent_while_a_worker_renders_publishes_nothing(
 
 
 @pytest.fixture
-def embedded_env(tmp_path) -> dict:
+def embedded_env(tmp_path, migrated_var_dir) -> dict:
     """`make run`'s embedded defaults: SQLite and Celery's filesystem broker under VAR_DIR."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
-    var = tmp_path / "var"
+    var = migrated_var_dir(tmp_path / "var")
     for folder in ("queue", "processed", "control"):
         (var / "celery" / folder).mkdir(parents=True)
     env.update(VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="config.settings")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=REPO, env=env, check=True, timeout=300,
-    )  # fmt: skip
     return env
 
 
