@@ -93,10 +93,12 @@ def _celery_uses_the_memory_broker():
     Celery caches its connection pool at the first enqueue, so a later switch of broker_url would
     not take; and the embedded filesystem broker would need var/ folders a clean checkout lacks.
     Tests that run real workers start them as processes with their own broker (Redis, folders).
+    The transport goes too: the settings name the embedded broker's class for filesystem://,
+    and kombu would take it over the URL's scheme.
     """
     from config.celery_app import app
 
-    app.conf.update(broker_url="memory://", broker_transport_options={})
+    app.conf.update(broker_url="memory://", broker_transport=None, broker_transport_options={})
     yield
 
 

@@ -34,10 +34,12 @@ def memory_broker():
     (the task it queues is never consumed; the test runs the worker code itself)."""
     from config.celery_app import app
 
-    previous = (app.conf.broker_url, app.conf.broker_transport_options)
-    app.conf.update(broker_url="memory://", broker_transport_options={})
+    previous = (app.conf.broker_url, app.conf.broker_transport, app.conf.broker_transport_options)
+    app.conf.update(broker_url="memory://", broker_transport=None, broker_transport_options={})
     yield app
-    app.conf.update(broker_url=previous[0], broker_transport_options=previous[1])
+    app.conf.update(
+        broker_url=previous[0], broker_transport=previous[1], broker_transport_options=previous[2]
+    )
 
 
 def test_revoking_while_a_job_renders_leaves_no_signed_output(
