@@ -174,8 +174,10 @@ def _measure(result, size, repeat, seed, key, anchor, clips, media, protected) -
     times: dict[str, list[float]] = {"video": [], "image": []}
     identified, wrong, answers, stages = 0, 0, {}, {}
     # What a worker peaks at while it checks (the decoder's activations, the frames, the scans),
-    # apart from the fill's and the load's transients, which `rss_peak_mb` includes.
+    # apart from the fill's and the load's transients, which `rss_peak_mb` includes. A worker
+    # trims its heap after every check, so its checks start from a trimmed heap, as these do.
     peak_before_checks = _rss_peak_mb()
+    release_freed_memory()
     check_peak_measured = _reset_rss_peak()
     for true_id, path, kind in media:
         for run in range(repeat + 1):  # the first run loads models: not counted
