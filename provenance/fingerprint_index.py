@@ -125,17 +125,25 @@ class PdqIndex:
         hashes, one a second of one talking head, are a few bits apart, so every hash within
         the radius of any of them is within radius + spread of the group's first, and the rows
         that one scan returns are measured against each of them. Ten scans of 10^7 hashes
-        become one, and the answer is the one each query's own scan would give.
+        become a few, run by one faiss call, and the answer is the one each query's own scan
+        would give.
         """
         if not hashes or not len(self):
             return PdqMatches(None, ())
         query = hashes_from_hex(hashes)  # (Q, 32)
         radius = max(NEAR_DISTANCE, max_distance)  # reported up to here, inclusive
+        groups = list(_query_groups(query))
         found_rows, found_distances = [], []
         with self._lock:
             stored = self._hashes[: self._count]  # (N, 32)
-            for centre, members, spread in _query_groups(query):
-                rows = _rows_within(query[centre], stored, radius + spread)
+            # One faiss call for every group, so its loop over queries runs on every core;
+            # the widest group's radius serves all, and each group's rows are then measured
+            # against its own members, so the answer is the same as one scan per group.
+            centres = query[[centre for centre, _, _ in groups]]  # (G, 32)
+            widest = radius + max(spread for _, _, spread in groups)
+            for (_, members, _), rows in zip(
+                groups, _rows_within(centres, stored, widest), strict=True
+            ):
                 distances = hamming_distances(query[members], stored[rows]).min(axis=0)  # (F,)
                 kept = distances <= radius
                 found_rows.append(rows[kept])
@@ -154,23 +162,25 @@ class PdqIndex:
         return PdqMatches(pairs[0], tuple(p for p in pairs if p[1] <= max_distance))
 
 
-def _rows_within(query: np.ndarray, stored: np.ndarray, radius: int) -> np.ndarray:
-    """Rows (F,) int64 of `stored` (N, 32) within `radius` bits of `query` (32,): faiss's
-    range search (the kernel of IndexBinaryFlat) over our array, not a copy of it."""
-    query = np.ascontiguousarray(query, np.uint8)
-    result = faiss.RangeSearchResult(1)
+def _rows_within(queries: np.ndarray, stored: np.ndarray, radius: int) -> list[np.ndarray]:
+    """For each query (Q, 32), the rows (F_q,) int64 of `stored` (N, 32) within `radius` bits
+    of it: faiss's range search (the kernel of IndexBinaryFlat) over our array, not a copy of
+    it, in one call whose OpenMP loop over the queries spreads them over the cores."""
+    queries = np.ascontiguousarray(queries, np.uint8)
+    result = faiss.RangeSearchResult(len(queries))
     # faiss keeps distances below its radius
     faiss.hamming_range_search(
-        faiss.swig_ptr(query),
+        faiss.swig_ptr(queries),
         faiss.swig_ptr(stored),
-        1,
+        len(queries),
         len(stored),
         radius + 1,
         HASH_BYTES,
         result,
     )
-    found = int(faiss.rev_swig_ptr(result.lims, 2)[1])
-    return faiss.rev_swig_ptr(result.labels, found).astype(np.int64)  # copied out of result
+    lims = faiss.rev_swig_ptr(result.lims, len(queries) + 1).astype(np.int64)  # (Q+1,)
+    labels = faiss.rev_swig_ptr(result.labels, int(lims[-1])).astype(np.int64)  # copied out
+    return [labels[lims[q] : lims[q + 1]] for q in range(len(queries))]
 
 
 def _query_groups(query: np.ndarray):

@@ -64,7 +64,7 @@ class _RivaganWeights(torch.nn.Module):
     def _attention(self, x: torch.Tensor, stride: int = 1) -> torch.Tensor:
         """The attention branch, softmaxed over its 32 channels: (B, 3, H, W) -> (B, 32, H/s, W/s).
 
-        The encoder and the decoder share it (RivaGAN's decoder reuses the encoder's layers)."""
+        The encoder uses it; the decoder runs the same layers in place (`RivaganDecoder`)."""
         p = self._p
         a = torch.tanh(F.conv2d(x, p("attention_0_weight"), p("attention_0_bias"), padding=5))
         a = self._batch_norm(a, "attention_2")  # (B, 32, H, W)
@@ -121,17 +121,45 @@ class RivaganDecoder(_RivaganWeights):
     evaluates the second convolution of both branches on a coarser grid.
     """
 
+    # Frames whose full-size activations are alive at once. Measured on 48 frames (CPU time,
+    # transient over resting memory): 16 at a time 4.4 s / ~150 MB, 8 4.7 s / ~100 MB, 4 5.2 s /
+    # ~110 MB; the out-of-place layers at 16 cost 5.0-5.5 s / ~330 MB. Channels-last was slower.
+    FULL_SIZE_BATCH = 8
+
     def __init__(self, weights: dict[str, np.ndarray], stride: int = 1) -> None:
         super().__init__(weights)
         self.stride = stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 3, H, W) in [-1, 1]
-        p = self._p
-        attention = self._attention(x, self.stride)  # (B, 32, H/s, W/s)
-        c = torch.tanh(F.conv2d(x, p("conv_0_weight"), p("conv_0_bias"), padding=5))
-        c = self._batch_norm(c, "conv_2")  # (B, 32, H, W)
-        c = F.conv2d(c, p("conv_3_weight"), p("conv_3_bias"), padding=5, stride=self.stride)
+        """Logits (B, 32). Each branch's full-size activations (b, 32, H, W), 8 MB a frame at
+        256 px, are made FULL_SIZE_BATCH frames at a time, changed in place and dropped once
+        strided, so one such tensor is alive at a time: a detection worker's peak memory is
+        mostly this transient."""
+        strided = [self._strided_features(part) for part in x.split(self.FULL_SIZE_BATCH)]
+        a = torch.cat([a for a, _ in strided])  # (B, 32, H/s, W/s)
+        c = torch.cat([c for _, c in strided])  # (B, 32, H/s, W/s)
+        attention = torch.softmax(self._batch_norm(torch.tanh(a), "attention_5"), dim=1)
         return (c * attention).mean(dim=(2, 3))  # (B, 32) logits
+
+    def _strided_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Both branches up to their strided convolution, (b, 3, H, W) -> 2 x (b, 32, H/s, W/s)."""
+        p = self._p
+        a = self._full_size_features(x, "attention_0", "attention_2")  # (b, 32, H, W)
+        a = F.conv2d(
+            a, p("attention_3_weight"), p("attention_3_bias"), padding=5, stride=self.stride
+        )
+        c = self._full_size_features(x, "conv_0", "conv_2")  # (b, 32, H, W)
+        c = F.conv2d(c, p("conv_3_weight"), p("conv_3_bias"), padding=5, stride=self.stride)
+        return a, c
+
+    def _full_size_features(self, x: torch.Tensor, conv: str, norm: str) -> torch.Tensor:
+        """BN(tanh(Conv 11x11(x))), (B, 3, H, W) -> (B, 32, H, W), in one buffer: the same
+        arithmetic as F.batch_norm's CPU kernel (x * alpha + beta), done in place."""
+        p = self._p
+        h = F.conv2d(x, p(f"{conv}_weight"), p(f"{conv}_bias"), padding=5).tanh_()
+        alpha = p(f"{norm}_weight") * torch.rsqrt(p(f"{norm}_running_var") + 1e-5)  # (32,)
+        beta = p(f"{norm}_bias") - p(f"{norm}_running_mean") * alpha  # (32,)
+        return h.mul_(alpha[:, None, None]).add_(beta[:, None, None])
 
 
 @functools.cache
@@ -184,10 +212,8 @@ def resize_square(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(image, (size, size), interpolation=interpolation)
 
 
-# Frames decoded at once. Each holds (32, 256, 256) float32 activations (8 MB) in several layers
-# at a time: 48 frames in one batch peaked 815 MB over the process's resting memory, 16 peak
-# 300 MB and decode as fast (2.7 s either way for 48 frames on 2 cores); 8 peak 130 MB but
-# decode 5-13% slower.
+# Frames resized and handed to the decoder at once; the decoder makes its large activations
+# fewer at a time (RivaganDecoder.FULL_SIZE_BATCH).
 DECODE_BATCH = 16
 
 

@@ -64,19 +64,30 @@ def test_the_index_names_every_record_within_the_radius():
     assert all(distance == 1 for _, distance in matches.within)
 
 
-@pytest.mark.parametrize("apart", [20, None], ids=["one scan", "two scans"])
+def _near(rng: np.random.Generator, query: np.ndarray, flips: int) -> np.ndarray:
+    bits = np.unpackbits(query)
+    bits[rng.choice(256, flips, replace=False)] ^= 1
+    return np.packbits(bits)
+
+
+@pytest.mark.parametrize(
+    "apart",
+    [(20,), (None,), (None, 25, None, 5)],
+    ids=["one scan", "two scans", "groups of different spreads"],
+)
 def test_each_record_gets_its_nearest_hash_of_any_query_ranked_nearest_first(apart):
-    """200 records of 10 hashes each, 0-40 bits from two query hashes (20 bits apart, as a
-    clip's seconds are, so one scan serves both; or unrelated): the index's ranking is the one
-    counted bit by bit, ties broken by record id."""
+    """200 records of 10 hashes each, 0-40 bits from query hashes (each `apart` bits from the
+    one before, as a clip's seconds are, so one scan serves both; or unrelated): the index's
+    ranking is the one counted bit by bit, ties broken by record id. The last case scans with
+    the widest group's radius (63 + 25), so its other groups' rows must be measured down to
+    their own."""
     rng = np.random.default_rng(11)
-    queries = rng.integers(0, 256, (2, 32), dtype=np.uint8)
-    if apart is not None:
-        second = np.unpackbits(queries[0])
-        second[rng.choice(256, apart, replace=False)] ^= 1
-        queries[1] = np.packbits(second)
+    queries = rng.integers(0, 256, (len(apart) + 1, 32), dtype=np.uint8)
+    for q, flips in enumerate(apart, start=1):
+        if flips is not None:
+            queries[q] = _near(rng, queries[q - 1], flips)
     owners = np.repeat(np.arange(1, 201), 10)  # (2000,)
-    bits = np.unpackbits(queries[rng.integers(0, 2, 2000)], axis=1)  # (2000, 256)
+    bits = np.unpackbits(queries[rng.integers(0, len(queries), 2000)], axis=1)  # (2000, 256)
     for row, flips in enumerate(rng.integers(0, 41, 2000).tolist()):
         bits[row, rng.choice(256, flips, replace=False)] ^= 1
     hashes = np.packbits(bits, axis=1)
@@ -90,6 +101,20 @@ def test_each_record_gets_its_nearest_hash_of_any_query_ranked_nearest_first(apa
     matches = index.search([q.tobytes().hex() for q in queries])
     assert matches.within == tuple(expected)
     assert matches.nearest == expected[0]
+
+
+def test_a_wide_group_does_not_stretch_another_groups_near_miss():
+    """Queries A, A' (25 bits from A) and an unrelated B are scanned at once with A's group's
+    radius, 63 + 25: a hash 70 bits from B and far from A comes back from that scan, but is
+    past the near-miss radius of every query, so it is not reported."""
+    rng = np.random.default_rng(5)
+    a, b = rng.integers(0, 256, (2, 32), dtype=np.uint8)
+    queries = np.stack([a, _near(rng, a, 25), b])
+    index = PdqIndex()
+    index.add(np.array([1]), _near(rng, b, 70)[None, :])
+    assert index.search([q.tobytes().hex() for q in queries]).nearest is None
+    index.add(np.array([2]), _near(rng, b, 60)[None, :])
+    assert index.search([q.tobytes().hex() for q in queries]).nearest == (2, 60)
 
 
 @pytest.mark.parametrize("bad", ["zz" * 32, "ab", 5])

@@ -20,6 +20,7 @@ from provenance.media import (
     read_image,
     sample_video_frames,
     sniff_kind,
+    video_frames_at,
 )
 from tests.provenance import conftest_media as media_fixtures
 from tests.provenance.conftest_media import moving_frames, portrait, write_matroska, write_mp4
@@ -164,6 +165,16 @@ def test_it_samples_evenly_spaced_frames_in_order(small_mp4: Path) -> None:
     assert means == sorted(means)  # the fixture brightens frame by frame
     expected = [float(moving_frames(50)[i].mean()) for i in (5, 15, 25, 35, 45)]
     assert np.allclose(means, expected, atol=4)
+
+
+def test_frames_by_index_are_the_sequential_decodes_frames(small_mp4: Path) -> None:
+    """Converted on a second thread while decoding goes on, each frame is still its own index's,
+    pixel for pixel; an index past the end is absent."""
+    every = list(iter_video_frames(small_mp4))  # (50,) frames
+    wanted = [0, 3, 4, 17, 31, 48, 49, 60]
+    kept = video_frames_at(small_mp4, wanted)
+    assert sorted(kept) == wanted[:-1]
+    assert all(np.array_equal(kept[i], every[i]) for i in kept)
 
 
 def test_it_iterates_every_frame(small_mp4: Path) -> None:
