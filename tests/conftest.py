@@ -86,6 +86,13 @@ def browser_type_launch_args():
     return {"executable_path": chromium, "args": CHROMIUM_FLAGS}
 
 
+MEMORY_BROKER = {
+    "broker_url": "memory://",
+    "broker_transport": None,
+    "broker_transport_options": {},
+}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _celery_uses_the_memory_broker():
     """Tasks enqueued in the test process go to Celery's in-memory broker from the first one on.
@@ -98,8 +105,20 @@ def _celery_uses_the_memory_broker():
     """
     from config.celery_app import app
 
-    app.conf.update(broker_url="memory://", broker_transport=None, broker_transport_options={})
+    app.conf.update(**MEMORY_BROKER)
     yield
+
+
+@pytest.fixture
+def memory_broker():
+    """Celery's in-memory broker, the app returned, for tests whose submissions commit and whose
+    enqueue needs somewhere to go; whatever a test set before is restored after it."""
+    from config.celery_app import app
+
+    previous = {name: app.conf[name] for name in MEMORY_BROKER}
+    app.conf.update(**MEMORY_BROKER)
+    yield app
+    app.conf.update(**previous)
 
 
 # The watermark key is pinned, so a copy's false-positive bound is the same in every run and a

@@ -28,20 +28,6 @@ def speech_wav(tmp_path):
     return path
 
 
-@pytest.fixture
-def memory_broker():
-    """Celery's in-memory broker: the submission commits, and its enqueue needs somewhere to go
-    (the task it queues is never consumed; the test runs the worker code itself)."""
-    from config.celery_app import app
-
-    previous = (app.conf.broker_url, app.conf.broker_transport, app.conf.broker_transport_options)
-    app.conf.update(broker_url="memory://", broker_transport=None, broker_transport_options={})
-    yield app
-    app.conf.update(
-        broker_url=previous[0], broker_transport=previous[1], broker_transport_options=previous[2]
-    )
-
-
 def test_revoking_while_a_job_renders_leaves_no_signed_output(
     active_grant, owner, requester, speech_wav, settings, memory_broker
 ):

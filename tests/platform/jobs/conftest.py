@@ -99,16 +99,3 @@ def submit(requester, identity, short_speech_wav):
         return job_submit(**arguments)
 
     return _submit
-
-
-@pytest.fixture
-def memory_broker():
-    """Celery's in-memory broker for tests whose submissions commit (no folders, no server)."""
-    from config.celery_app import app
-
-    previous = (app.conf.broker_url, app.conf.broker_transport, app.conf.broker_transport_options)
-    app.conf.update(broker_url="memory://", broker_transport=None, broker_transport_options={})
-    yield app
-    app.conf.update(
-        broker_url=previous[0], broker_transport=previous[1], broker_transport_options=previous[2]
-    )
