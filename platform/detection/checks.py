@@ -55,6 +55,12 @@ class LikenessCheck:
     faces: int
     identity_id: int | None  # set only within LIKENESS_MAX_DISTANCE
     distance: float | None
+    checked: bool = True  # False: not run, because the file's provenance was proven
+
+
+# What a proven answer carries instead of a face check: the record names whose likeness it
+# shows, and a likeness alert is only ever raised for content without platform provenance.
+LIKENESS_NOT_NEEDED = LikenessCheck(faces=0, identity_id=None, distance=None, checked=False)
 
 
 def fingerprint_check(
