@@ -23,6 +23,7 @@ from jobs.models import OutputRecord
 from provenance.fingerprint_index import HASH_BYTES, PdqIndex, hashes_from_hex
 from provenance.watermark.packed import PACKED_BYTES, PackedPayloads, packed_payload
 
+from .heap import return_large_buffers_at_once
 from .models import IndexedOutput
 
 VALUE_BYTES = 8  # the scrambled payload value ahead of the packed codeword
@@ -93,7 +94,11 @@ class LiveRegistry:
 
 def load_registry() -> LiveRegistry:
     """Read every indexed output (a worker's start), into arrays sized once for all of them
-    and an eighth more, so the load copies nothing and the next outputs append in place."""
+    and an eighth more, so the load copies nothing and the next outputs append in place.
+
+    A process that holds the registry checks files: from here on its large buffers go back to
+    the system when freed (`heap`), so it peaks near what it holds."""
+    return_large_buffers_at_once()
     totals = IndexedOutput.objects.aggregate(
         rows=Count("seq"), hash_bytes=Sum(Length("fingerprints"))
     )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 
 from celery import shared_task
 from celery.signals import worker_init
 from django.db import DatabaseError, connections
 
+from .heap import release_freed_memory
 from .index import live_registry
 from .run import detection_complete
 
@@ -46,15 +45,3 @@ def run_detection(detection_id: str) -> str:
     finally:
         release_freed_memory()
     return result.status if result is not None else "skipped"
-
-
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-
-
-def release_freed_memory() -> None:
-    """Give the heap a check freed back to the system. The decoder's buffers for a clip's
-    frames are freed into glibc's heap, which keeps them: a worker would sit that much above
-    what it holds between checks, on top of the registry (docs/benchmarks.md)."""
-    trim = getattr(_libc, "malloc_trim", None)  # glibc only
-    if trim is not None:
-        trim(0)

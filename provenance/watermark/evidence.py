@@ -72,8 +72,8 @@ class LazyLogits:
     def logits(self, look: list[int]) -> np.ndarray:
         fresh = [i for i in look if i not in self.done]
         if fresh:
-            edited = [self.reading.edit(self.frames[i]) for i in fresh]
-            self.values[fresh] = frame_logits(edited)  # (k, 32)
+            frames = [self.frames[i] for i in fresh]
+            self.values[fresh] = frame_logits(frames, self.reading.edit)  # (k, 32)
             self.done.update(fresh)
         return self.values[look]
 

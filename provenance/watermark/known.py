@@ -92,14 +92,31 @@ _CHUNK_ROWS = 65_536
 HARD_SLACK = 8
 
 
-def _hard_distances(query: np.ndarray, codewords: np.ndarray) -> np.ndarray:
-    """Hamming distances (G, R) uint8 between G packed queries (G, 16) uint8 and the packed
-    codewords (R, 16) uint8 (96 bits, zero-padded on both sides, so the padding adds nothing)."""
-    distances = np.empty((len(query), len(codewords)), np.uint8)
+def _near_rows(query: np.ndarray, codewords: np.ndarray) -> list[np.ndarray]:
+    """For each of G packed queries (G, 16) uint8, the rows of the packed codewords (R, 16)
+    uint8 within HARD_SLACK hard bits of its nearest, ascending (96 bits, zero-padded on both
+    sides, so the padding adds nothing).
+
+    One pass over the registry a chunk at a time, keeping only each query's rows within the
+    slack of its nearest so far (a superset of the answer, trimmed at the end): a (G, R) table
+    of distances would be 24 MB at 10^6 outputs, on top of a check's peak memory.
+    """
+    nearest = np.full(len(query), 255, np.int64)  # (G,) nearest so far
+    kept: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in query]  # rows, distances
     for start in range(0, len(codewords), _CHUNK_ROWS):
         chunk = codewords[start : start + _CHUNK_ROWS]  # (c, 16)
-        distances[:, start : start + len(chunk)] = hamming_distances(query, chunk)  # (G, c)
-    return distances
+        distances = hamming_distances(query, chunk)  # (G, c)
+        nearest = np.minimum(nearest, distances.min(axis=1))
+        for g in range(len(query)):
+            near = np.flatnonzero(distances[g] <= nearest[g] + HARD_SLACK)
+            if len(near):
+                kept[g].append((near + start, distances[g, near]))
+    rows = []
+    for g, parts in enumerate(kept):
+        found = np.concatenate([r for r, _ in parts])  # ascending: chunks come in order
+        found_distances = np.concatenate([d for _, d in parts])
+        rows.append(found[found_distances <= nearest[g] + HARD_SLACK])
+    return rows
 
 
 def _best_rows(estimates: np.ndarray, codewords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,11 +129,8 @@ def _best_rows(estimates: np.ndarray, codewords: np.ndarray) -> tuple[np.ndarray
     """
     signs = np.zeros((len(estimates), PADDED_CODEWORD_BYTES), np.uint8)  # (G, 16)
     signs[:, :CODEWORD_BYTES] = np.packbits(estimates > 0, axis=1)
-    distances = _hard_distances(signs, codewords)  # (G, R)
-    nearest = distances.min(axis=1).astype(np.int64)  # (G,)
     best_row = np.zeros(len(estimates), np.int64)
-    for g in range(len(estimates)):
-        rows = np.flatnonzero(distances[g] <= nearest[g] + HARD_SLACK)  # ascending
+    for g, rows in enumerate(_near_rows(signs, codewords)):
         bits = np.unpackbits(codewords[rows], axis=1)[:, :CODEWORD_BITS]  # (k, 96)
         best_row[g] = rows[int(np.argmax(bits.astype(np.float32) @ estimates[g]))]
     chosen = np.unpackbits(codewords[best_row], axis=1)[:, :CODEWORD_BITS]  # (G, 96)

@@ -80,7 +80,7 @@ def test_appending_keeps_what_a_reader_already_holds():
 
 def test_the_popcount_kernels_count_every_differing_bit():
     """faiss's kernels against bit-by-bit counting, over more rows than one chunk holds."""
-    from provenance.watermark.known import _CHUNK_ROWS, _hard_distances, _word_agreement
+    from provenance.watermark.known import _CHUNK_ROWS, HARD_SLACK, _near_rows, _word_agreement
 
     rng = np.random.default_rng(7)
     rows = _CHUNK_ROWS + 1001
@@ -88,8 +88,16 @@ def test_the_popcount_kernels_count_every_differing_bit():
     codewords[:, :12] = rng.integers(0, 256, (rows, 12), dtype=np.uint8)
     queries = np.zeros((24, 16), np.uint8)
     queries[:, :12] = rng.integers(0, 256, (24, 12), dtype=np.uint8)
+    # Some queries' nearest rows sit in the second chunk, a few bits off: rows of the first
+    # chunk kept as near so far must be dropped once the nearer one comes.
+    for g in range(0, 24, 3):
+        codewords[_CHUNK_ROWS + g, :12] = queries[g, :12] ^ np.uint8(1 << (g % 8))
     counted = np.unpackbits(codewords[None, :, :] ^ queries[:, None, :], axis=2).sum(axis=2)
-    assert (_hard_distances(queries, codewords) == counted).all()  # (24, rows)
+    near = _near_rows(queries, codewords)
+    for g in range(24):
+        expected = np.flatnonzero(counted[g] <= counted[g].min() + HARD_SLACK)
+        assert near[g].tolist() == expected.tolist()
+    assert all(_CHUNK_ROWS + g in near[g] and len(near[g]) == 1 for g in range(0, 24, 3))
 
     words = rng.integers(0, 2**32, (rows, 12), dtype=np.uint64).astype(np.uint32)
     observed = rng.integers(0, 2**32, 3, dtype=np.uint64).astype(np.uint32)

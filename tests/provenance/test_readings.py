@@ -17,6 +17,7 @@ from provenance.watermark.readings import (
     is_grey,
     luma_coloured,
     readings_for,
+    zoomed_out,
 )
 
 
@@ -100,9 +101,9 @@ def test_a_still_against_a_large_registry_is_read_once_and_never_scanned(
 
     decoded = []
 
-    def counting(frames):
+    def counting(frames, edit=None):
         decoded.append(len(frames))
-        return frame_logits(frames)
+        return frame_logits(frames, edit)
 
     monkeypatch.setattr(evidence, "frame_logits", counting)
     still = [marked_clip[40]]
@@ -113,3 +114,25 @@ def test_a_still_against_a_large_registry_is_read_once_and_never_scanned(
     detect_sampled(still, watermark_key, known=many[:100])
     assert len(decoded) == 1 + len(SEARCH_READINGS)  # every reading looked at
     assert detect_module.PARTIAL_MAX_FALSE_POSITIVE == 1e-6
+
+
+def test_a_reading_is_applied_a_batch_at_a_time_with_the_same_logits(marked_clip):
+    """Edited full-size copies (a zoomed-out 512-px frame is 2 MB) are made as the decoder
+    takes them, never all at once, and decode exactly as a list of edited frames does."""
+    import weakref
+
+    from provenance.watermark.rivagan import DECODE_BATCH
+
+    frames = list(marked_clip[: 3 * DECODE_BATCH])
+    alive, most_alive = set(), [0]
+
+    def tracked_zoom(frame):
+        edited = zoomed_out(frame)
+        alive.add(id(edited))
+        weakref.finalize(edited, alive.discard, id(edited))
+        most_alive[0] = max(most_alive[0], len(alive))
+        return edited
+
+    lazily = frame_logits(frames, tracked_zoom)
+    assert most_alive[0] <= DECODE_BATCH
+    assert np.array_equal(lazily, frame_logits([zoomed_out(f) for f in frames]))
