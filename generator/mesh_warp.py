@@ -146,7 +146,7 @@ class MeshWarp:
         # this box (whole grid cells, two cells of zero margin) is computed and warped per frame.
         moving = mesh.head_weight > 0
         moving[: mesh.face_count] = True
-        touched = np.asarray(self._weights[:, moving].sum(axis=1)).reshape(GRID, GRID) > 0
+        touched = (self._weights @ moving.astype(np.float32)).reshape(GRID, GRID) > 0
         rows, cols = np.flatnonzero(touched.any(axis=1)), np.flatnonzero(touched.any(axis=0))
         g0, g1 = max(rows[0] - 2, 0), min(rows[-1] + 3, GRID)
         h0, h1 = max(cols[0] - 2, 0), min(cols[-1] + 3, GRID)
@@ -319,8 +319,12 @@ def _barycentric_matrix(vertices: np.ndarray, points: np.ndarray) -> csr_matrix:
     weights = np.clip(weights, 0.0, 1.0)
     weights /= weights.sum(axis=1, keepdims=True)
     columns = tri.simplices[simplex]  # (P, 3)
-    rows = np.repeat(np.arange(len(points)), 3)
+    # Exactly three entries a row, columns sorted (as a COO -> CSR conversion would leave
+    # them, so the sparse product sums in the same order), built directly as CSR.
+    order = np.argsort(columns, axis=1)
+    columns = np.take_along_axis(columns, order, axis=1)
+    weights = np.take_along_axis(weights, order, axis=1)
     return csr_matrix(
-        (weights.ravel().astype(np.float32), (rows, columns.ravel())),
+        (weights.ravel().astype(np.float32), columns.ravel(), np.arange(0, 3 * len(points) + 1, 3)),
         shape=(len(points), len(vertices)),
     )
