@@ -308,6 +308,12 @@ def _polar_profile(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _barycentric_matrix(vertices: np.ndarray, points: np.ndarray) -> csr_matrix:
     """(P, V) sparse matrix: row p holds point p's barycentric weights in its triangle."""
     tri = Delaunay(vertices)
+    if getattr(tri, "_transform", False) is None:
+        # SciPy computes these lazily with one LAPACK solve per triangle, each waking
+        # OpenBLAS's thread pool: under load that took 12 ms a portrait at the median and
+        # up to 0.5 s. The same transforms in closed form skip LAPACK; where SciPy keeps no
+        # such cache, it computes them itself.
+        tri._transform = _barycentric_transforms(vertices, tri.simplices)
     simplex = tri.find_simplex(points)
     inside = simplex >= 0
     # Points outside the hull (none: the border vertices span the canvas) keep the nearest.
@@ -328,3 +334,24 @@ def _barycentric_matrix(vertices: np.ndarray, points: np.ndarray) -> csr_matrix:
         (weights.ravel().astype(np.float32), columns.ravel(), np.arange(0, 3 * len(points) + 1, 3)),
         shape=(len(points), len(vertices)),
     )
+
+
+def _barycentric_transforms(vertices: np.ndarray, simplices: np.ndarray) -> np.ndarray:
+    """(S, 3, 2) per triangle: the inverse of [v0 - v2, v1 - v2] and v2, as SciPy's
+    `Delaunay.transform` (degenerate triangles NaN, at its reciprocal condition limit).
+    """
+    corners = np.asarray(vertices, np.float64)[simplices]  # (S, 3, 2)
+    last = corners[:, 2]  # (S, 2)
+    a, c = (corners[:, 0] - last).T  # first column: v0 - v2
+    b, d = (corners[:, 1] - last).T  # second column: v1 - v2
+    det = a * d - b * c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inverse = np.stack([np.stack([d, -b], -1), np.stack([-c, a], -1)], 1) / det[:, None, None]
+        norm = np.maximum(np.abs(a) + np.abs(c), np.abs(b) + np.abs(d))  # 1-norms
+        norm_inverse = np.maximum(np.abs(d) + np.abs(c), np.abs(b) + np.abs(a)) / np.abs(det)
+        rcond = 1.0 / (norm * norm_inverse)
+    out = np.empty((len(simplices), 3, 2))
+    out[:, :2] = inverse
+    out[:, 2] = last
+    out[~(rcond >= 1000 * np.finfo(float).eps)] = np.nan  # SciPy's limit
+    return out
