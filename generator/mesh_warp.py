@@ -146,7 +146,7 @@ class MeshWarp:
         # this box (whole grid cells, two cells of zero margin) is computed and warped per frame.
         moving = mesh.head_weight > 0
         moving[: mesh.face_count] = True
-        touched = np.asarray(self._weights[:, moving].sum(axis=1)).reshape(GRID, GRID) > 0
+        touched = (self._weights @ moving.astype(np.float32)).reshape(GRID, GRID) > 0
         rows, cols = np.flatnonzero(touched.any(axis=1)), np.flatnonzero(touched.any(axis=0))
         g0, g1 = max(rows[0] - 2, 0), min(rows[-1] + 3, GRID)
         h0, h1 = max(cols[0] - 2, 0), min(cols[-1] + 3, GRID)
@@ -160,6 +160,12 @@ class MeshWarp:
         self._grid_y = self._grid_y[g0:g1, h0:h1]
         self._grid_offset = self._grid_offset - np.array([h0, g0])  # into the box's grid
         self._grid_offset32 = tuple(np.float32(v) for v in self._grid_offset)
+        # The output grid points in grid units (the identity up to rounding): Q = q * to_grid
+        # + offset, for the inverse's fixed-point steps.
+        self._grid_q = (
+            self._grid_x * self._to_grid + self._grid_offset32[0],
+            self._grid_y * self._to_grid + self._grid_offset32[1],
+        )
         self._box_size = ((h1 - h0) * cell, (g1 - g0) * cell)  # (width, height) for cv2
         self._identity_box = self._identity[self.box].copy()  # (bh, bw, 2)
 
@@ -196,34 +202,39 @@ class MeshWarp:
         reach TOLERANCE_PX, so only the points left over (a closing lid squeezes the eye
         opening to almost nothing, where those steps would crawl at rate |grad d| ~ 1) get
         Newton's method, on a compacted list of points rather than the whole grid.
+
+        All of it runs in grid units (G = p * to_grid + offset, the field scaled to match),
+        where a fixed-point step is one subtraction per axis: G <- Q - D(G).
         """
-        forward = self._field4(displacement)  # (gh, gw, 4): dx, dy, 0, 0
-        qx, qy = self._grid_x, self._grid_y
-        px, py = qx - forward[..., 0], qy - forward[..., 1]  # (gh, gw) first guess
-        first_x, first_y = px.reshape(-1).copy(), py.reshape(-1).copy()
-        scale, (ox, oy) = self._to_grid, self._grid_offset32
+        forward = self._field4(displacement * self._to_grid)  # (gh, gw, 4): Dx, Dy, 0, 0
+        gqx, gqy = self._grid_q  # (gh, gw) each: the output grid points in grid units
+        first_x = gqx - forward[..., 0]  # (gh, gw) first guess
+        first_y = gqy - forward[..., 1]
+        gx, gy = first_x, first_y
         for _ in range(FIXED_POINT_STEPS):
-            moved = cv2.remap(
-                forward,
-                px * scale + ox,
-                py * scale + oy,
-                cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_REPLICATE,
-            )
-            fx = px + moved[..., 0] - qx  # residual of p + d(p) = q, (gh, gw)
-            fy = py + moved[..., 1] - qy
-            px -= fx  # p <- q - d(p)
-            py -= fy
+            moved = cv2.remap(forward, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            last_x, last_y = gx, gy
+            gx = gqx - moved[..., 0]  # G <- Q - D(G)
+            gy = gqy - moved[..., 1]
         # Judged on the last step's size: it bounds the error where the steps contract.
-        left = np.flatnonzero((np.abs(fx) > TOLERANCE_PX) | (np.abs(fy) > TOLERANCE_PX))
+        tolerance = np.float32(TOLERANCE_PX * self._to_grid)
+        left = np.flatnonzero((np.abs(gx - last_x) > tolerance) | (np.abs(gy - last_y) > tolerance))
         if len(left):
-            flat_x, flat_y = px.reshape(-1), py.reshape(-1)
+            flat_x, flat_y = gx.reshape(-1), gy.reshape(-1)
             # Newton starts from the first guess: where |grad d| ~ 1 the fixed-point steps
             # oscillate and would leave it further away.
             flat_x[left], flat_y[left] = self._newton(
-                forward, first_x[left], first_y[left], qx.reshape(-1)[left], qy.reshape(-1)[left]
+                forward,
+                first_x.reshape(-1)[left],
+                first_y.reshape(-1)[left],
+                gqx.reshape(-1)[left],
+                gqy.reshape(-1)[left],
             )
-        return np.dstack([px - qx, py - qy])  # (gh, gw, 2) offsets, canvas pixels
+        to_canvas = np.float32(1.0 / self._to_grid)
+        offsets = np.empty((*gx.shape, 2), np.float32)  # (gh, gw, 2) canvas pixels
+        np.multiply(gx - gqx, to_canvas, out=offsets[..., 0])
+        np.multiply(gy - gqy, to_canvas, out=offsets[..., 1])
+        return offsets
 
     def _field4(self, displacement: np.ndarray) -> np.ndarray:
         """(V, 2) moves -> (gh, gw, 4) field dx, dy, 0, 0: a 4-channel remap is twice as fast.
@@ -236,32 +247,33 @@ class MeshWarp:
         return (self._weights @ moves).reshape(*self._box_shape, 4)
 
     def _newton(
-        self, forward: np.ndarray, px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray
+        self, forward: np.ndarray, gx: np.ndarray, gy: np.ndarray, qx: np.ndarray, qy: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Newton's method on N points (N,) each, the field's Jacobian by central differences.
+        """Newton's method on N points (N,) each, in grid units, the Jacobian by central
+        differences.
 
-        The piecewise-linear field is sampled at p and one grid cell either side of it in x and
+        The piecewise-linear field is sampled at G and one grid cell either side of it in x and
         y, all five in one remap of a (1, 5N) map.
         """
-        scale, (ox, oy) = self._to_grid, self._grid_offset32
-        n = len(px)
+        n = len(gx)
         shift_x = np.array([0.0, 1.0, -1.0, 0.0, 0.0], np.float32)[:, None]  # grid cells
         shift_y = np.array([0.0, 0.0, 0.0, 1.0, -1.0], np.float32)[:, None]
+        max_step = np.float32(MAX_STEP * self._to_grid)
         for _ in range(INVERSE_STEPS):
-            gx = (px * scale + ox)[None, :] + shift_x  # (5, N)
-            gy = (py * scale + oy)[None, :] + shift_y
-            samples = _remap_points(forward, gx.reshape(-1), gy.reshape(-1)).reshape(5, n, 4)
-            fx = px + samples[0, :, 0] - qx
-            fy = py + samples[0, :, 1] - qy
-            half = scale / 2.0  # central difference over two cells, per canvas pixel
-            a = 1.0 + (samples[1, :, 0] - samples[2, :, 0]) * half
-            c = (samples[1, :, 1] - samples[2, :, 1]) * half
-            b = (samples[3, :, 0] - samples[4, :, 0]) * half
-            d = 1.0 + (samples[3, :, 1] - samples[4, :, 1]) * half
+            sx = gx[None, :] + shift_x  # (5, N)
+            sy = gy[None, :] + shift_y
+            samples = _remap_points(forward, sx.reshape(-1), sy.reshape(-1)).reshape(5, n, 4)
+            fx = gx + samples[0, :, 0] - qx
+            fy = gy + samples[0, :, 1] - qy
+            # Central difference over two cells; the field is in grid units, so is the slope.
+            a = 1.0 + (samples[1, :, 0] - samples[2, :, 0]) * np.float32(0.5)
+            c = (samples[1, :, 1] - samples[2, :, 1]) * np.float32(0.5)
+            b = (samples[3, :, 0] - samples[4, :, 0]) * np.float32(0.5)
+            d = 1.0 + (samples[3, :, 1] - samples[4, :, 1]) * np.float32(0.5)
             det = np.maximum(a * d - b * c, np.float32(0.05))  # a fold never inverts the step
-            px = px - np.clip((d * fx - b * fy) / det, -MAX_STEP, MAX_STEP)
-            py = py - np.clip((a * fy - c * fx) / det, -MAX_STEP, MAX_STEP)
-        return px, py
+            gx = gx - np.clip((d * fx - b * fy) / det, -max_step, max_step)
+            gy = gy - np.clip((a * fy - c * fx) / det, -max_step, max_step)
+        return gx, gy
 
 
 def _remap_points(image: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
@@ -296,6 +308,12 @@ def _polar_profile(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _barycentric_matrix(vertices: np.ndarray, points: np.ndarray) -> csr_matrix:
     """(P, V) sparse matrix: row p holds point p's barycentric weights in its triangle."""
     tri = Delaunay(vertices)
+    if getattr(tri, "_transform", False) is None:
+        # SciPy computes these lazily with one LAPACK solve per triangle, each waking
+        # OpenBLAS's thread pool: under load that took 12 ms a portrait at the median and
+        # up to 0.5 s. The same transforms in closed form skip LAPACK; where SciPy keeps no
+        # such cache, it computes them itself.
+        tri._transform = _barycentric_transforms(vertices, tri.simplices)
     simplex = tri.find_simplex(points)
     inside = simplex >= 0
     # Points outside the hull (none: the border vertices span the canvas) keep the nearest.
@@ -307,8 +325,33 @@ def _barycentric_matrix(vertices: np.ndarray, points: np.ndarray) -> csr_matrix:
     weights = np.clip(weights, 0.0, 1.0)
     weights /= weights.sum(axis=1, keepdims=True)
     columns = tri.simplices[simplex]  # (P, 3)
-    rows = np.repeat(np.arange(len(points)), 3)
+    # Exactly three entries a row, columns sorted (as a COO -> CSR conversion would leave
+    # them, so the sparse product sums in the same order), built directly as CSR.
+    order = np.argsort(columns, axis=1)
+    columns = np.take_along_axis(columns, order, axis=1)
+    weights = np.take_along_axis(weights, order, axis=1)
     return csr_matrix(
-        (weights.ravel().astype(np.float32), (rows, columns.ravel())),
+        (weights.ravel().astype(np.float32), columns.ravel(), np.arange(0, 3 * len(points) + 1, 3)),
         shape=(len(points), len(vertices)),
     )
+
+
+def _barycentric_transforms(vertices: np.ndarray, simplices: np.ndarray) -> np.ndarray:
+    """(S, 3, 2) per triangle: the inverse of [v0 - v2, v1 - v2] and v2, as SciPy's
+    `Delaunay.transform` (degenerate triangles NaN, at its reciprocal condition limit).
+    """
+    corners = np.asarray(vertices, np.float64)[simplices]  # (S, 3, 2)
+    last = corners[:, 2]  # (S, 2)
+    a, c = (corners[:, 0] - last).T  # first column: v0 - v2
+    b, d = (corners[:, 1] - last).T  # second column: v1 - v2
+    det = a * d - b * c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inverse = np.stack([np.stack([d, -b], -1), np.stack([-c, a], -1)], 1) / det[:, None, None]
+        norm = np.maximum(np.abs(a) + np.abs(c), np.abs(b) + np.abs(d))  # 1-norms
+        norm_inverse = np.maximum(np.abs(d) + np.abs(c), np.abs(b) + np.abs(a)) / np.abs(det)
+        rcond = 1.0 / (norm * norm_inverse)
+    out = np.empty((len(simplices), 3, 2))
+    out[:, :2] = inverse
+    out[:, 2] = last
+    out[~(rcond >= 1000 * np.finfo(float).eps)] = np.nan  # SciPy's limit
+    return out

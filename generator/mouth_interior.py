@@ -46,6 +46,19 @@ class MouthInterior:
         self._grain = rng.normal(0.0, 1.0, canvas.shape[:2]).astype(np.float32)  # canvas-fixed
         self._own_teeth = self._teeth_from(canvas, face)
         self._teeth = _teeth_colour(canvas, face) / self._light  # light is applied in paint
+        # Light and colourfulness as one linear map of colour, applied to each layer's colour
+        # once here instead of to every painted pixel: light x (k x + (1 - k) luma(x)).
+        luma_row = np.array([[0.299, 0.587, 0.114]], np.float32)
+        tone = self._light * (
+            self._colour * np.eye(3, dtype=np.float32) + (1.0 - self._colour) * luma_row
+        )  # (3, 3), rows: output channel
+        layers = np.stack([_THROAT, _TONGUE, self._teeth])  # (3 layers, 3 channels)
+        self._layer_colours = (tone @ layers.T).astype(np.float32)  # column k: layer k toned
+        self._own_teeth_toned = None
+        if self._own_teeth is not None:
+            # The portrait's own teeth are lit already: colourfulness only.
+            own = self._own_teeth.astype(np.float32) @ (tone / self._light).T
+            self._own_teeth_toned = np.ascontiguousarray(own, np.float32)  # (sh, sw, 3)
 
     @property
     def own_teeth(self) -> bool:
@@ -73,7 +86,14 @@ class MouthInterior:
         return strip
 
     def paint(self, frame: np.ndarray, mouth: MouthPose) -> None:
-        """Draw the interior into `frame` (512, 512, 3) uint8 inside the inner lips, in place."""
+        """Draw the interior into `frame` (512, 512, 3) uint8 inside the inner lips, in place.
+
+        The layers (cavity, tongue, teeth, own teeth) are blended as scalar (h, w) weights,
+        and their colours, already matched to the portrait's light and colourfulness (both
+        linear in colour), are mixed in by one `cv2.transform`: a frame's interior is then
+        a few (h, w, 3) passes, mostly inside OpenCV, which releases the GIL for the
+        pipeline's other thread.
+        """
         upper, lower = mouth.upper, mouth.lower
         if float(np.max(lower[:, 1] - upper[:, 1])) < 0.8:
             return
@@ -88,7 +108,7 @@ class MouthInterior:
         mask = np.zeros((h, w), np.uint8)
         points = np.round((polygon - [x0, y0]) * 16).astype(np.int32)
         cv2.fillPoly(mask, [points], 255, lineType=cv2.LINE_AA, shift=4)
-        alpha = mask.astype(np.float32)[..., None] / 255.0  # (h, w, 1)
+        iod = np.float32(self.iod)
         xs = np.arange(x0, x1, dtype=np.float32)
         top = np.interp(xs, *_by_x(upper)).astype(np.float32)  # (w,)
         bottom = np.maximum(np.interp(xs, *_by_x(lower)).astype(np.float32), top + 1e-3)
@@ -96,81 +116,74 @@ class MouthInterior:
         gap = bottom - top  # (w,)
         below_top = ys - top  # (h, w) pixels under the upper lip
         above_bottom = bottom - ys
-        depth = np.clip(below_top / gap, 0.0, 1.0)
-        centre = (upper[0, 0] + upper[-1, 0]) / 2.0
-        half = max(1.0, abs(upper[-1, 0] - upper[0, 0]) / 2.0)
-        across = np.clip(1.0 - np.abs((xs - centre) / half), 0.0, 1.0)  # (w,) 1 mid, 0 corners
+        depth = _unit(below_top / gap)
+        centre = np.float32((upper[0, 0] + upper[-1, 0]) / 2.0)
+        half = np.float32(max(1.0, abs(upper[-1, 0] - upper[0, 0]) / 2.0))
+        across = _unit(1.0 - np.abs((xs - centre) / half))  # (w,) 1 mid, 0 corners
+        root_across = np.sqrt(across)
 
         # Cavity: darkest up behind the upper teeth and in the corners (the cheeks shade
         # them), so a wide opening is not a flat dark oval.
-        shade = (0.55 + 0.45 * np.sqrt(across)) * (0.7 + 0.3 * depth)  # (h, w)
-        colour = _THROAT * shade[..., None]
+        shade = (0.55 + 0.45 * root_across) * (0.7 + 0.3 * depth)  # (h, w)
         # Tongue: lies low in a wide opening, its lit top an arc higher in the middle.
-        wide = np.clip((gap - 0.1 * self.iod) / (0.15 * self.iod), 0.0, 1.0)  # (w,)
+        wide = _unit((gap - 0.1 * iod) / (0.15 * iod))  # (w,)
         arc = 0.62 + 0.25 * (1.0 - across) ** 2  # (w,) depth of the tongue's top
-        tongue = np.clip((depth - arc) / 0.12, 0.0, 1.0) * wide * np.sqrt(across)
-        lit_top = 1.0 - 0.3 * np.clip((depth - arc) / 0.3, 0.0, 1.0)  # top lit, back shaded
-        colour += (_TONGUE * lit_top[..., None] - colour) * (0.85 * tongue)[..., None]
-        upper_h = np.minimum(0.11 * self.iod, 0.42 * gap) * np.sqrt(across)  # (w,)
+        under_arc = depth - arc  # (h, w)
+        tongue = _unit(under_arc / 0.12) * (0.85 * wide * root_across)
+        lit_top = 1.0 - 0.3 * _unit(under_arc / 0.3)  # top lit, back shaded
+        upper_h = np.minimum(0.11 * iod, 0.42 * gap) * root_across  # (w,)
         if self._own_teeth is not None:
             # A gap no wider than the portrait's own shows its teeth, as the portrait does,
             # not a dark line.
             upper_h = np.maximum(upper_h, np.minimum(0.9 * gap, self._own_teeth.shape[0]))
         lower_h = (
-            np.minimum(0.07 * self.iod, 0.3 * gap)
-            * np.clip((gap - 0.12 * self.iod) / (0.1 * self.iod), 0, 1)
-            * across
+            np.minimum(0.07 * iod, 0.3 * gap) * _unit((gap - 0.12 * iod) / (0.1 * iod)) * across
         )
-        upper_teeth = np.clip((upper_h - below_top) / 1.2, 0.0, 1.0)
-        upper_teeth *= 0.75 + 0.25 * np.clip(below_top / 2.0, 0.0, 1.0)  # lip's shadow on them
-        lower_teeth = np.clip((lower_h - above_bottom) / 1.2, 0.0, 1.0)
+        upper_teeth = _unit((upper_h - below_top) / 1.2)
+        upper_teeth *= 0.75 + 0.25 * _unit(below_top / 2.0)  # lip's shadow on them
+        lower_teeth = _unit((lower_h - above_bottom) / 1.2)
         # Separate teeth: a thin shadow between neighbours (incisors about 0.09 iod wide,
         # narrowing toward the corners as the arch turns away), and edges a little greyer,
         # so the band reads as teeth, not a plate.
-        phase = (xs - centre) / (0.09 * self.iod * (0.55 + 0.45 * across))  # (w,) in teeth
+        phase = (xs - centre) / (0.09 * iod * (0.55 + 0.45 * across))  # (w,) in teeth
         seam = np.exp(-0.5 * ((phase - np.round(phase)) / 0.1) ** 2)  # 1 between two teeth
-        lit = (0.76 + 0.26 * across) * (1.0 - 0.16 * seam * np.sqrt(across))  # (w,)
-        teeth = self._teeth * lit[:, None]  # (w, 3)
-        edge = np.clip((below_top - 0.7 * upper_h) / np.maximum(0.3 * upper_h, 1.0), 0, 1)
-        upper_colour = teeth * (1.0 - 0.12 * edge)[..., None]  # (h, w, 3)
-        colour += (upper_colour - colour) * upper_teeth[..., None]
+        lit = (0.76 + 0.26 * across) * (1.0 - 0.16 * seam * root_across)  # (w,)
+        edge = _unit((below_top - 0.7 * upper_h) / np.maximum(0.3 * upper_h, 1.0))
         lower_lit = (0.76 + 0.26 * across) * 0.92  # lower teeth: in the upper lip's shade
-        colour += (self._teeth * lower_lit[:, None] - colour) * lower_teeth[..., None]
-        if self._own_teeth is not None:
-            colour = self._blend_own_teeth(colour, xs, below_top, upper_h, upper, mouth)
 
-        # Match the portrait: light, colourfulness, blur, grain.
-        colour *= self._light
-        grey = colour @ np.array([0.299, 0.587, 0.114], np.float32)
-        colour = grey[..., None] + (colour - grey[..., None]) * self._colour
+        # Each layer covers the ones before it: cavity, tongue, upper teeth, lower teeth,
+        # own teeth. Its weight in the mix is its cover times what the later ones leave.
+        left = 1.0 - lower_teeth  # (h, w)
+        if self._own_teeth is not None:
+            own_cover = _unit((np.minimum(upper_h, self._own_teeth.shape[0]) - below_top) / 1.2)
+            left *= 1.0 - own_cover
+        teeth = lower_teeth * lower_lit
+        if self._own_teeth is not None:
+            teeth *= 1.0 - own_cover
+        teeth += (upper_teeth * left) * ((1.0 - 0.12 * edge) * lit)
+        left *= 1.0 - upper_teeth
+        weights = cv2.merge([shade * (1.0 - tongue) * left, tongue * lit_top * left, teeth])
+        colour = cv2.transform(weights, self._layer_colours)  # (h, w, 3), toned
+        if self._own_teeth is not None:
+            colour += self._own_teeth_at(xs, below_top, upper) * own_cover[..., None]
+
+        # Match the portrait: blur and grain (light and colourfulness are in the colours).
         if self._blur > 0.3:
             colour = cv2.GaussianBlur(colour, (0, 0), self._blur)
-        colour += self._noise_sigma * self._grain[y0:y1, x0:x1, None]
+        grain = self._noise_sigma * self._grain[y0:y1, x0:x1]  # (h, w)
+        colour = cv2.add(colour, cv2.merge([grain, grain, grain]), dtype=cv2.CV_8U)
+        alpha = mask.astype(np.float32) * np.float32(1.0 / 255.0)  # (h, w)
         region = frame[y0:y1, x0:x1]
-        out = region.astype(np.float32) * (1.0 - alpha) + colour * alpha
-        region[...] = np.clip(out, 0, 255).astype(np.uint8)
+        cv2.blendLinear(region, colour, 1.0 - alpha, alpha, dst=region)
 
-    def _blend_own_teeth(
-        self,
-        colour: np.ndarray,
-        xs: np.ndarray,
-        below_top: np.ndarray,
-        upper_h: np.ndarray,
-        upper: np.ndarray,
-        mouth: MouthPose,
-    ) -> np.ndarray:
-        """Replace the painted upper teeth with the portrait's own, carried by the upper lip."""
-        strip = self._own_teeth
-        sh, sw = strip.shape[:2]
+    def _own_teeth_at(self, xs: np.ndarray, below_top: np.ndarray, upper: np.ndarray) -> np.ndarray:
+        """The portrait's own upper teeth (toned), carried by the upper lip: (h, w, 3)."""
+        sh, sw = self._own_teeth.shape[:2]
         x0, x1 = float(upper[:, 0].min()), float(upper[:, 0].max())
         u = np.clip((xs - x0) / max(x1 - x0, 1.0) * (sw - 1), 0, sw - 1)  # (w,)
         v = np.clip(below_top, 0, sh - 1)  # (h, w)
         map_x = np.broadcast_to(u, v.shape).astype(np.float32)
-        own = cv2.remap(strip, map_x, v.astype(np.float32), cv2.INTER_LINEAR).astype(np.float32)
-        # Undo the light match for these pixels: they are the portrait's own already.
-        own /= self._light
-        inside = np.clip((np.minimum(upper_h, sh) - below_top) / 1.2, 0.0, 1.0)[..., None]
-        return colour + (own - colour) * inside
+        return cv2.remap(self._own_teeth_toned, map_x, v.astype(np.float32), cv2.INTER_LINEAR)
 
 
 def _teeth_colour(canvas: np.ndarray, face: np.ndarray) -> np.ndarray:
@@ -214,6 +227,11 @@ def _skin_colour(canvas: np.ndarray, face: np.ndarray) -> np.ndarray | None:
         if patch.size:
             patches.append(patch.reshape(-1, 3).astype(np.float32))
     return np.concatenate(patches).mean(axis=0) if patches else None
+
+
+def _unit(values: np.ndarray) -> np.ndarray:
+    """Clip a fresh temporary to [0, 1] in place (np.clip costs more than the maths here)."""
+    return np.minimum(np.maximum(values, 0.0, out=values), 1.0, out=values)
 
 
 def _by_x(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -105,7 +105,7 @@ class FaceRenderer:
             borderMode=cv2.BORDER_REPLICATE,
         )
         frame = canvas.copy()  # (512, 512, 3)
-        frame[rows, cols] = cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB)
+        cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB, dst=frame[rows, cols])  # in place, no temporary
         for mouth in overlays:
             self._mouth.paint(frame, mouth)
         return frame

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from skimage import data
@@ -138,3 +139,19 @@ def test_the_two_stage_pipeline_gives_exactly_the_sequential_frames(analysis, sp
     sequential = [renderer.render(motion.step(row), analysis.aligned) for row in mouth]
     pipelined = list(render(analysis, speech, Controls(seed=5)))
     assert all(np.array_equal(a, b) for a, b in zip(sequential, pipelined, strict=True))
+
+
+def test_opencv_runs_one_thread_during_an_offline_render_and_is_restored_after(analysis, speech):
+    """The pipeline's two threads are its parallelism; OpenCV's pool is given back after."""
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        frames = render(analysis, speech)
+        next(frames)
+        assert cv2.getNumThreads() == 1
+        frames.close()  # an abandoned render gives the setting back too
+        assert cv2.getNumThreads() == 2
+        list(render(analysis, speech))
+        assert cv2.getNumThreads() == 2
+    finally:
+        cv2.setNumThreads(previous)
