@@ -18,6 +18,23 @@ def test_it_warns_of_a_protected_likeness_without_provenance(protected_identity,
     assert result.verdict == "none"
     assert result.protected_identity == protected_identity.pk
     assert result.summary["likeness"]["warning"] is True
+    assert result.summary["likeness"]["checked"] is True
+
+
+def test_a_proven_output_is_not_face_checked(registered_output, platform_output):
+    """Its record already names whose likeness it shows, and no alert could follow: the face
+    check (the dearest part of a clip's check after the watermark) is not run."""
+    result = detection_run(path=platform_output.path)
+    assert result.verdict == "platform"
+    assert result.summary["likeness"] == {
+        "checked": False,
+        "faces": 0,
+        "protected_identity": None,
+        "distance": None,
+        "warning": False,
+    }
+    assert result.protected_identity is None
+    assert not LikenessAlert.objects.exists()
 
 
 def test_it_alerts_the_owner_of_the_protected_identity(protected_identity, astronaut_photo, owner):
