@@ -160,9 +160,12 @@ def _measure(result, size, repeat, seed, key, anchor, clips, media, protected) -
     # A worker never fills: hand the fill's freed heap back, so RSS shows what a worker holds.
     gc.collect()
     release_freed_memory()
+    load_peak_measured = _reset_rss_peak()
     started = time.perf_counter()
     live = load_registry()
     result["load_seconds"] = round(time.perf_counter() - started, 2)
+    # What a worker peaks at while it loads (the rows read in batches beside the arrays).
+    result["load_peak_rss_mb"] = round(_rss_peak_mb(), 1) if load_peak_measured else None
     # Published after the worker loaded: picked up by the next poll, without a reload.
     for record_id, payload_hex, fingerprints in later:
         indexed_output_row(

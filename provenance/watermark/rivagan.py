@@ -212,10 +212,11 @@ def resize_square(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(image, (size, size), interpolation=interpolation)
 
 
-# Frames resized and handed to the decoder at once: the batch's strided features and the
-# decoder's largest activation are alive together. Measured on 48 frames (2 threads; peak RSS
-# over resting): 16 at a time ~137 MB, 8 ~89 MB, 4 ~70 MB; CPU 3.7-3.8 s, 3.6-4.3 s, 4.2-4.7 s.
-DECODE_BATCH = 8
+# Frames resized and handed to the decoder at once: their full-size activation (8 MB a frame)
+# is most of a detection worker's peak over its resting memory. Measured on 48 frames, 2
+# threads, big buffers returned when freed (`detection/heap.py`), quiet machine: 8 at a time
+# peak 88 MB over resting, CPU 3.24-3.31 s; 4: 45 MB, 3.31-3.88 s; 2: 23 MB, 3.46-3.85 s.
+DECODE_BATCH = 4
 
 
 def frame_logits(
