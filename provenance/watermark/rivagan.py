@@ -121,23 +121,17 @@ class RivaganDecoder(_RivaganWeights):
     evaluates the second convolution of both branches on a coarser grid.
     """
 
-    # Frames whose full-size activations are alive at once. Measured on 48 frames (CPU time,
-    # transient over resting memory): 16 at a time 4.4 s / ~150 MB, 8 4.7 s / ~100 MB, 4 5.2 s /
-    # ~110 MB; the out-of-place layers at 16 cost 5.0-5.5 s / ~330 MB. Channels-last was slower.
-    FULL_SIZE_BATCH = 8
-
     def __init__(self, weights: dict[str, np.ndarray], stride: int = 1) -> None:
         super().__init__(weights)
         self.stride = stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 3, H, W) in [-1, 1]
-        """Logits (B, 32). Each branch's full-size activations (b, 32, H, W), 8 MB a frame at
-        256 px, are made FULL_SIZE_BATCH frames at a time, changed in place and dropped once
-        strided, so one such tensor is alive at a time: a detection worker's peak memory is
-        mostly this transient."""
-        strided = [self._strided_features(part) for part in x.split(self.FULL_SIZE_BATCH)]
-        a = torch.cat([a for a, _ in strided])  # (B, 32, H/s, W/s)
-        c = torch.cat([c for _, c in strided])  # (B, 32, H/s, W/s)
+        """Logits (B, 32). Each branch's full-size activations (B, 32, H, W), 8 MB a frame at
+        256 px, are changed in place and dropped once strided, so one such tensor is alive at a
+        time (the out-of-place layers cost ~3x the memory). A detection worker's peak over its
+        resting memory is mostly this tensor, so callers hand frames over a few at a time
+        (`frame_logits`, DECODE_BATCH)."""
+        a, c = self._strided_features(x)  # (B, 32, H/s, W/s) each
         attention = torch.softmax(self._batch_norm(torch.tanh(a), "attention_5"), dim=1)
         return (c * attention).mean(dim=(2, 3))  # (B, 32) logits
 

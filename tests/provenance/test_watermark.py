@@ -203,17 +203,17 @@ def test_the_torch_decoder_reproduces_the_bundled_onnx_decoder(astronaut_aligned
 
 
 def test_the_decoder_gives_a_frame_the_same_logits_whatever_batch_it_is_in(astronaut_aligned):
-    """The decoder makes its full-size activations a few frames at a time: 11 frames (more than
-    one such part, and a short last one) decode as each does alone, the ONNX-checked path."""
+    """Frames are decoded a few at a time (`frame_logits`): 11 frames in one batch decode as
+    each does alone, the ONNX-checked path."""
     import torch
 
-    from provenance.watermark.rivagan import decoder
+    from provenance.watermark.rivagan import DECODE_BATCH, decoder
 
     rng = np.random.default_rng(3)
     small = astronaut_aligned[::2, ::2]  # (256, 256, 3)
     frames = [np.clip(small + rng.integers(-40, 41, small.shape), 0, 255) for _ in range(11)]
     x = torch.from_numpy(np.stack(frames).astype(np.float32).transpose(0, 3, 1, 2) / 127.5 - 1.0)
-    assert len(x) > decoder().FULL_SIZE_BATCH
+    assert len(x) > DECODE_BATCH
     with torch.inference_mode():
         together = decoder()(x).numpy()  # (11, 32)
         alone = np.concatenate([decoder()(x[i : i + 1]).numpy() for i in range(len(x))])
