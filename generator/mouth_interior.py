@@ -154,17 +154,17 @@ class MouthInterior:
         # Each layer covers the ones before it: cavity, tongue, upper teeth, lower teeth,
         # own teeth. Its weight in the mix is its cover times what the later ones leave.
         left = 1.0 - lower_teeth  # (h, w)
+        teeth = lower_teeth * lower_lit
+        own_cover = None
         if self._own_teeth is not None:
             own_cover = _unit((np.minimum(upper_h, self._own_teeth.shape[0]) - below_top) / 1.2)
             left *= 1.0 - own_cover
-        teeth = lower_teeth * lower_lit
-        if self._own_teeth is not None:
             teeth *= 1.0 - own_cover
         teeth += (upper_teeth * left) * ((1.0 - 0.12 * edge) * lit)
         left *= 1.0 - upper_teeth
         weights = cv2.merge([shade * (1.0 - tongue) * left, tongue * lit_top * left, teeth])
         colour = cv2.transform(weights, self._layer_colours)  # (h, w, 3), toned
-        if self._own_teeth is not None:
+        if own_cover is not None:
             colour += self._own_teeth_at(xs, below_top, upper) * own_cover[..., None]
 
         # Match the portrait: blur and grain (light and colourfulness are in the colours).
